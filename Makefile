@@ -1,0 +1,74 @@
+# S2S: everything a developer or CI runs. `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.13 is the Lambda runtime; use it when pyenv has it, else any python3 >= 3.11.
+PYTHON ?= $(shell for c in "$$(pyenv prefix 3.13.0 2>/dev/null)/bin/python3" python3.13 python3.12 python3.11 python3; do \
+	  if [ -x "$$c" ] || command -v "$$c" >/dev/null 2>&1; then \
+	    if "$$c" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then echo "$$c"; break; fi; \
+	  fi; done)
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+SAM_STAMP := $(SAM_VENV)/.installed
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup run test test-fast lint format typecheck validate build bench fuzz openapi clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found" >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[local,dev]'
+	@touch $@
+
+$(SAM_STAMP):
+	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found" >&2; exit 1; }
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install -q aws-sam-cli
+	@touch $@
+
+setup: $(STAMP) $(SAM_STAMP) ## create the virtual environments (app+tests, and aws-sam-cli on its own)
+
+run: $(STAMP) ## set up and run the whole service locally (s2s local serve)
+	$(BIN)/s2s local serve
+
+test: $(STAMP) $(SAM_STAMP) ## run the whole test suite (unit, functional, template, local stack)
+	S2S_SAM=$(abspath $(SAM_VENV))/bin/sam $(BIN)/pytest -n 2 -q
+
+test-fast: $(STAMP) ## unit and functional tests only
+	$(BIN)/pytest -q -m "unit or functional"
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP) ## mypy on the layer, functions and client
+	$(BIN)/mypy
+
+validate: $(SAM_STAMP) $(STAMP) ## sam validate --lint and cfn-lint
+	$(SAM_VENV)/bin/sam validate --lint --region eu-west-2
+	$(BIN)/cfn-lint template.yaml
+
+build: $(SAM_STAMP) ## sam build (needs python3.13 on PATH)
+	PATH="$$(dirname $(PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build
+
+bench: $(STAMP) ## benchmarks, printed as ratios
+	$(PY) -m bench
+
+openapi: $(STAMP) ## regenerate the committed OpenAPI document
+	$(PY) -m s2s_cli.openapi --write
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
