@@ -1,0 +1,69 @@
+"""Shared fixtures. `aws` starts moto and creates the bucket, table, topic, queues and secret from
+template.yaml's own properties (through the same code the local stack uses), so tests cannot
+drift from the infrastructure."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from helpers import FakeContext
+from s2s_cli.local.template import LocalResources, create_resources
+
+REGION = "eu-west-2"
+
+# Never let a test reach a real account.
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_SERVICE_NAME": "s2s",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+    "POWERTOOLS_METRICS_NAMESPACE": "S2S",
+    "PORTAL_URL": "http://portal.test",
+    "SENDER_EMAIL": "no-reply@s2s.test",
+})
+for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+    os.environ.pop(_proxy, None)
+os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+
+
+def _reset_caches() -> None:
+    from s2s.aws import reset_clients
+    from s2s.settings import get_settings
+
+    reset_clients()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
+    """moto with every resource of the template; the handlers' environment points at them."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        names = create_resources(
+            dynamodb=boto3.client("dynamodb", region_name=REGION),
+            s3=boto3.client("s3", region_name=REGION),
+            sns=boto3.client("sns", region_name=REGION),
+            sqs=boto3.client("sqs", region_name=REGION),
+            secrets=boto3.client("secretsmanager", region_name=REGION),
+        )
+        ses = boto3.client("ses", region_name=REGION)
+        ses.verify_email_identity(EmailAddress=os.environ["SENDER_EMAIL"])
+        for key, value in names.environment().items():
+            monkeypatch.setenv(key, value)
+        _reset_caches()
+        yield names
+        _reset_caches()
+
+
+@pytest.fixture
+def lambda_context() -> FakeContext:
+    return FakeContext()
