@@ -1,0 +1,406 @@
+"""The one DynamoDB table: transfers, their audit trail, unsent events, report counters,
+subscriptions and organisation profiles.
+
+Item layout (PK / SK):
+- `T#<id>` / `META`: the transfer. Indexes:
+  GSI1 `TO#<recipient org>` (inbox, from `available` on; `TO#LPD` for unclaimed LPD files),
+  GSI2 `FROM#<sender org>` (outbox, from creation),
+  GSI3 `LA#<sender's LA>` (LA view, from creation),
+  GSI4 `LA#<recipient's LA>` when it differs from the sender's (from `available` on), or
+       `UPN#<upn>` for an LPD file (the Lost Pupils Database search),
+  GSI5 `EXPDAY#<yyyy-mm-dd>` while the transfer can still expire (the expiry sweep's work list).
+- `T#<id>` / `A#<at>#<n>`: audit events (state changes, downloads, emails). They outlive the file.
+- `T#<id>` / `OUTBOX#<type>`: an event written in the same transaction as the change it reports,
+  deleted once published; GSI5 `OUTBOX` lets the sweep publish any that were left behind.
+- `CNT#<scope>` / `D#<yyyy-mm-dd>`: report counters per LA (`LA#823`), national (`ALL`); per school
+  as `CNT#LA#823#S` / `D#<day>#<laestab>`, so one query gives an LA's schools over a range.
+- `ORG#<org>` / `PROFILE`, `ORG#<org>` / `SUB#<email>`: organisation names and subscribers.
+- `QUOTA#<org>` / `D#<day>`: uploads started per organisation per day.
+
+Every change of state is one TransactWriteItems: the conditional update of the transfer, its audit
+event, its outbox event and its counters, so a change is never half done and never counted twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from s2s import clock
+from s2s.aws import dynamodb
+from s2s.errors import InvalidRequest
+from s2s.settings import get_settings
+from s2s.transfers import TERMINAL, CounterDeltas, Status, Transfer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+_counter = itertools.count()
+META = "META"
+
+
+class TransitionConflict(Exception):
+    """The transfer was not in a state that allows this change (someone else got there first)."""
+
+
+# ---------------------------------------------------------------------------- (de)serialising
+
+
+def _serializer() -> Any:
+    from boto3.dynamodb.types import TypeSerializer
+
+    return TypeSerializer()
+
+
+def _deserializer() -> Any:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()
+
+
+def to_av(value: dict[str, Any]) -> dict[str, Any]:
+    ser = _serializer()
+    return {k: ser.serialize(v) for k, v in value.items() if v is not None}
+
+
+def from_av(item: dict[str, Any]) -> dict[str, Any]:
+    de = _deserializer()
+    out = {k: de.deserialize(v) for k, v in item.items()}
+    for key, value in out.items():
+        # Numbers come back as Decimal; every number we store is a whole number.
+        if type(value).__name__ == "Decimal":
+            out[key] = int(value)
+    return out
+
+
+def table() -> str:
+    return get_settings().table_name
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+def transfer_key(transfer_id: str) -> dict[str, Any]:
+    return key(f"T#{transfer_id}", META)
+
+
+# ---------------------------------------------------------------------------- index keys
+
+
+def index_keys(t: Transfer) -> dict[str, str | None]:
+    """The GSI attributes this transfer should carry in its current state (None = absent)."""
+    keys: dict[str, str | None] = {
+        "GSI1PK": None, "GSI1SK": None, "GSI2PK": f"FROM#{t.source}", "GSI2SK": f"{t.created_at}#{t.transfer_id}",
+        "GSI3PK": f"LA#{t.source_la}", "GSI3SK": f"{t.created_at}#{t.transfer_id}",
+        "GSI4PK": None, "GSI4SK": None, "GSI5PK": None, "GSI5SK": None,
+    }
+    if t.available_at is not None:
+        keys["GSI1PK"] = "TO#LPD" if t.is_lpd else f"TO#{t.recipient_org}"
+        keys["GSI1SK"] = f"{t.available_at}#{t.transfer_id}"
+        if t.dest_la and t.dest_la != t.source_la and not t.is_lpd:
+            keys["GSI4PK"] = f"LA#{t.dest_la}"
+            keys["GSI4SK"] = f"{t.available_at}#{t.transfer_id}"
+    if t.is_lpd and t.upn and t.status not in ("pending_upload", "rejected"):
+        keys["GSI4PK"] = f"UPN#{t.upn}"
+        keys["GSI4SK"] = f"{t.available_at or t.created_at}#{t.transfer_id}"
+    if t.status not in TERMINAL:
+        from s2s.transfers import PENDING_EXPIRY_GRACE
+
+        due = (clock.parse(t.upload_expires_at) + PENDING_EXPIRY_GRACE if t.status == "pending_upload"
+               else clock.parse(t.expires_at))
+        keys["GSI5PK"] = f"EXPDAY#{clock.day(due)}"
+        keys["GSI5SK"] = f"{clock.iso(due)}#{t.transfer_id}"
+    return keys
+
+
+def transfer_item(t: Transfer) -> dict[str, Any]:
+    data = t.to_dict()
+    data.update({k: v for k, v in index_keys(t).items() if v is not None})
+    data.update({"PK": f"T#{t.transfer_id}", "SK": META, "kind": "transfer"})
+    return to_av(data)
+
+
+# ---------------------------------------------------------------------------- audit and outbox
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, for the audit trail. `system` for the landing check and the sweep."""
+
+    user: str
+    org: str
+    source_ip: str = ""
+    user_agent: str = ""
+
+    @classmethod
+    def system(cls, name: str) -> Actor:
+        return cls(user=name, org="S2S")
+
+
+def audit_put(transfer_id: str, action: str, actor: Actor, at: str, details: dict[str, Any] | None = None
+              ) -> TransactWriteItemTypeDef:
+    item = {
+        "PK": f"T#{transfer_id}", "SK": f"A#{at}#{next(_counter):06d}", "kind": "audit",
+        "action": action, "at": at, "actor_user": actor.user, "actor_org": actor.org,
+        "source_ip": actor.source_ip, "user_agent": actor.user_agent,
+        "details": json.dumps(details or {}, sort_keys=True),
+    }
+    return {"Put": {"TableName": table(), "Item": to_av(item)}}
+
+
+def write_audit(transfer_id: str, action: str, actor: Actor, details: dict[str, Any] | None = None) -> None:
+    """An audit event outside a state change (for example an email sent)."""
+    put = audit_put(transfer_id, action, actor, clock.now_iso(), details)["Put"]
+    dynamodb().put_item(TableName=put["TableName"], Item=put["Item"])
+
+
+def outbox_put(event: dict[str, Any]) -> TransactWriteItemTypeDef:
+    item = {
+        "PK": f"T#{event['transfer_id']}", "SK": f"OUTBOX#{event['type']}", "kind": "outbox",
+        "GSI5PK": "OUTBOX", "GSI5SK": f"{event['occurred_at']}#{event['transfer_id']}",
+        "event": json.dumps(event, sort_keys=True),
+    }
+    return {"Put": {"TableName": table(), "Item": to_av(item)}}
+
+
+def delete_outbox(transfer_id: str, event_type: str) -> None:
+    dynamodb().delete_item(TableName=table(), Key=key(f"T#{transfer_id}", f"OUTBOX#{event_type}"))
+
+
+def outbox_for(transfer_id: str) -> list[dict[str, Any]]:
+    resp = dynamodb().query(
+        TableName=table(), KeyConditionExpression="PK = :pk AND begins_with(SK, :o)",
+        ExpressionAttributeValues={":pk": {"S": f"T#{transfer_id}"}, ":o": {"S": "OUTBOX#"}},
+    )
+    return [json.loads(from_av(i)["event"]) for i in resp.get("Items", [])]
+
+
+def outbox_older_than(at: str, limit: int = 100) -> list[dict[str, Any]]:
+    resp = dynamodb().query(
+        TableName=table(), IndexName="GSI5", KeyConditionExpression="GSI5PK = :o AND GSI5SK < :at",
+        ExpressionAttributeValues={":o": {"S": "OUTBOX"}, ":at": {"S": at}}, Limit=limit,
+    )
+    return [json.loads(from_av(i)["event"]) for i in resp.get("Items", [])]
+
+
+# ---------------------------------------------------------------------------- counters
+
+
+def counter_updates(deltas: CounterDeltas) -> list[TransactWriteItemTypeDef]:
+    updates: list[TransactWriteItemTypeDef] = []
+    for (scope, day), metrics in sorted(deltas.deltas.items()):
+        metrics = {m: d for m, d in metrics.items() if d}
+        if not metrics:
+            continue
+        if scope.startswith("SCHOOL#"):
+            _, la, org = scope.split("#")
+            item_key = key(f"CNT#LA#{la}#S", f"D#{day}#{org}")
+            extra = {":org": {"S": org}, ":la": {"S": la}}
+            set_expr = " SET org = :org, la = :la, #d = :day"
+        else:
+            item_key = key(f"CNT#{scope}", f"D#{day}")
+            extra = {}
+            set_expr = " SET #d = :day"
+        names = {f"#m{i}": m for i, m in enumerate(metrics)}
+        values = {f":v{i}": {"N": str(d)} for i, d in enumerate(metrics.values())}
+        add = "ADD " + ", ".join(f"#m{i} :v{i}" for i in range(len(metrics)))
+        updates.append({"Update": {
+            "TableName": table(), "Key": item_key,
+            "UpdateExpression": add + set_expr,
+            "ExpressionAttributeNames": {**names, "#d": "day"},
+            "ExpressionAttributeValues": {**values, **extra, ":day": {"S": day}},
+        }})
+    return updates
+
+
+# ---------------------------------------------------------------------------- transfers
+
+
+def get_transfer(transfer_id: str, *, consistent: bool = True) -> Transfer | None:
+    if not transfer_id or len(transfer_id) > 64:
+        return None
+    resp = dynamodb().get_item(TableName=table(), Key=transfer_key(transfer_id), ConsistentRead=consistent)
+    item = resp.get("Item")
+    return Transfer.from_dict(from_av(item)) if item else None
+
+
+def create_transfer(t: Transfer, actor: Actor, details: dict[str, Any] | None = None,
+                    extra: Iterable[TransactWriteItemTypeDef] = ()) -> None:
+    dynamodb().transact_write_items(TransactItems=[
+        {"Put": {"TableName": table(), "Item": transfer_item(t), "ConditionExpression": "attribute_not_exists(PK)"}},
+        audit_put(t.transfer_id, "created", actor, t.created_at, details),
+        *extra,
+    ])
+
+
+def commit_change(
+    before: Transfer,
+    after: Transfer,
+    *,
+    allowed_from: Iterable[Status],
+    action: str,
+    actor: Actor,
+    at: str,
+    deltas: CounterDeltas | None = None,
+    event: dict[str, Any] | None = None,
+    audit_details: dict[str, Any] | None = None,
+    extra_condition: str | None = None,
+    extra_values: dict[str, Any] | None = None,
+) -> None:
+    """Write `after` over `before` in one transaction with its audit event, outbox event and
+    counters, on condition that the stored status is one of `allowed_from` and the version is the
+    one we read (so two racing changes cannot both win). Raises TransitionConflict otherwise."""
+    after.version = before.version + 1
+    statuses = list(allowed_from)
+    values: dict[str, Any] = {f":s{i}": {"S": s} for i, s in enumerate(statuses)}
+    values[":v"] = {"N": str(before.version)}
+    condition = f"#status IN ({', '.join(values.keys() - {':v'})}) AND (attribute_not_exists(version) OR version = :v)"
+    if extra_condition:
+        condition += f" AND ({extra_condition})"
+        values.update(extra_values or {})
+    items: list[TransactWriteItemTypeDef] = [
+        {"Put": {
+            "TableName": table(), "Item": transfer_item(after),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": values,
+        }},
+        audit_put(after.transfer_id, action, actor, at, audit_details),
+    ]
+    if event is not None:
+        items.append(outbox_put(event))
+    if deltas is not None:
+        items.extend(counter_updates(deltas))
+    try:
+        dynamodb().transact_write_items(TransactItems=items)
+    except dynamodb().exceptions.TransactionCanceledException as exc:
+        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            raise TransitionConflict(after.transfer_id) from exc
+        raise
+
+
+def record_download(t: Transfer, actor: Actor, at: str) -> None:
+    """A download receipt (audit event), on condition that the file is still live and unexpired.
+    Receipts are audit events only, so parallel downloads never contend on the transfer item."""
+    dynamodb().transact_write_items(TransactItems=[
+        {"ConditionCheck": {
+            "TableName": table(), "Key": transfer_key(t.transfer_id),
+            "ConditionExpression": "#status IN (:a, :d) AND expires_at > :now",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":a": {"S": "available"}, ":d": {"S": "downloaded"},
+                                          ":now": {"S": at}},
+        }},
+        audit_put(t.transfer_id, "downloaded", actor, at,
+                  {"source_ip": actor.source_ip, "user_agent": actor.user_agent}),
+    ])
+
+
+def audit_events(transfer_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "TableName": table(), "KeyConditionExpression": "PK = :pk AND begins_with(SK, :a)",
+        "ExpressionAttributeValues": {":pk": {"S": f"T#{transfer_id}"}, ":a": {"S": "A#"}},
+    }
+    while True:
+        resp = dynamodb().query(**kwargs)
+        for raw in resp.get("Items", []):
+            data = from_av(raw)
+            items.append({
+                "action": data["action"], "at": data["at"], "actor_user": data["actor_user"],
+                "actor_org": data["actor_org"], "source_ip": data.get("source_ip", ""),
+                "user_agent": data.get("user_agent", ""), "details": json.loads(data.get("details") or "{}"),
+            })
+        if "LastEvaluatedKey" not in resp:
+            return items
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+# ---------------------------------------------------------------------------- lists and cursors
+
+
+def encode_cursor(state: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        state = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except ValueError as exc:
+        raise InvalidRequest("The cursor is not one we gave out.", code="validation_error",
+                             details=[{"field": "cursor", "reason": "invalid"}]) from exc
+    if not isinstance(state, dict):
+        raise InvalidRequest("The cursor is not one we gave out.", details=[{"field": "cursor", "reason": "invalid"}])
+    return state
+
+
+def query_index(index: str, pk_value: str, *, limit: int, start: dict[str, Any] | None
+                ) -> tuple[list[Transfer], dict[str, Any] | None]:
+    """Newest first, one page of transfers under one index partition."""
+    pk_name = f"{index}PK"
+    kwargs: dict[str, Any] = {
+        "TableName": table(), "IndexName": index, "KeyConditionExpression": "#pk = :pk",
+        "ExpressionAttributeNames": {"#pk": pk_name}, "ExpressionAttributeValues": {":pk": {"S": pk_value}},
+        "ScanIndexForward": False, "Limit": limit,
+    }
+    if start:
+        kwargs["ExclusiveStartKey"] = start
+    resp = dynamodb().query(**kwargs)
+    transfers = [Transfer.from_dict(from_av(i)) for i in resp.get("Items", [])]
+    return transfers, resp.get("LastEvaluatedKey")
+
+
+def iter_index(index: str, pk_value: str, *, sk_from: str | None = None, sk_to: str | None = None,
+               newest_first: bool = False, page: int = 100) -> Iterator[dict[str, Any]]:
+    """Every item under one index partition (optionally a sort-key range), as plain dicts."""
+    names = {"#pk": f"{index}PK", "#sk": f"{index}SK"}
+    values: dict[str, Any] = {":pk": {"S": pk_value}}
+    condition = "#pk = :pk"
+    if sk_from is not None and sk_to is not None:
+        condition += " AND #sk BETWEEN :a AND :b"
+        values.update({":a": {"S": sk_from}, ":b": {"S": sk_to}})
+    elif sk_to is not None:
+        condition += " AND #sk <= :b"
+        values[":b"] = {"S": sk_to}
+    else:
+        names.pop("#sk")
+    kwargs: dict[str, Any] = {
+        "TableName": table(), "IndexName": index, "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+        "ScanIndexForward": not newest_first, "Limit": page,
+    }
+    while True:
+        resp = dynamodb().query(**kwargs)
+        for item in resp.get("Items", []):
+            yield from_av(item)
+        if "LastEvaluatedKey" not in resp:
+            return
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+# ---------------------------------------------------------------------------- organisations
+
+
+def remember_org_name(org: str, name: str, at: datetime) -> None:
+    """Keep the organisation's display name (from its users' tokens) for emails and reports."""
+    if not name:
+        return
+    dynamodb().update_item(
+        TableName=table(), Key=key(f"ORG#{org}", "PROFILE"),
+        UpdateExpression="SET #n = :n, seen_at = :at",
+        ExpressionAttributeNames={"#n": "name"},
+        ExpressionAttributeValues={":n": {"S": name[:200]}, ":at": {"S": clock.iso(at)}},
+    )
+
+
+def org_name(org: str) -> str | None:
+    resp = dynamodb().get_item(TableName=table(), Key=key(f"ORG#{org}", "PROFILE"))
+    item = resp.get("Item")
+    return str(item["name"]["S"]) if item and "name" in item else None

@@ -1,0 +1,240 @@
+"""A transfer's life (SPEC §4) as plain data and rules: the record, who may see, download and
+remove it, what the status is *now* (expiry is enforced at every read), and which report counters
+each change moves. Nothing here talks to AWS."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from s2s import clock
+from s2s.principal import Principal
+
+Status = Literal["pending_upload", "available", "downloaded", "withdrawn", "removed", "rejected", "expired"]
+STATUSES: tuple[Status, ...] = (
+    "pending_upload", "available", "downloaded", "withdrawn", "removed", "rejected", "expired",
+)
+LIVE: tuple[Status, ...] = ("available", "downloaded")
+TERMINAL: tuple[Status, ...] = ("withdrawn", "removed", "rejected", "expired")
+
+# An object that lands this long after its upload URL expired was started in time (S3 checks the
+# policy when the POST begins); later than this it is an unexpected object.
+UPLOAD_GRACE = timedelta(minutes=10)
+# A ticket nobody used shows as expired once the grace has passed too.
+PENDING_EXPIRY_GRACE = timedelta(hours=1)
+
+METRICS = ("sent", "received", "downloaded", "not_downloaded", "rejected", "expired", "lost_pupils")
+
+
+@dataclass
+class Transfer:
+    """One file sent through S2S, as stored (one DynamoDB item)."""
+
+    transfer_id: str
+    filename: str
+    family: str
+    file_type: str
+    source: str
+    source_kind: str
+    source_la: str
+    source_name: str
+    destination: str
+    dest_kind: str
+    dest_la: str | None
+    recipient_org: str
+    size_bytes: int
+    status: Status
+    created_at: str
+    created_by: str
+    upload_expires_at: str
+    expires_at: str
+    sha256: str | None = None
+    upn: str | None = None
+    available_at: str | None = None
+    downloaded_at: str | None = None
+    ended_at: str | None = None
+    reason: str | None = None
+    reason_message: str | None = None
+    suggestion: str | None = None
+    expiring_notified: bool = False
+    claimed_from: str | None = None
+    claimed_by: str | None = None
+    version: int = 0
+
+    @property
+    def is_lpd(self) -> bool:
+        return self.dest_kind in ("lpd_unknown", "lpd_outside") and self.claimed_from is None
+
+    @property
+    def incoming_key(self) -> str:
+        return f"incoming/{self.transfer_id}/{self.filename}"
+
+    @property
+    def stored_key(self) -> str:
+        return f"stored/{self.transfer_id}/{self.filename}"
+
+    @property
+    def stem(self) -> str:
+        return self.filename.rsplit(".", 1)[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transfer:
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["size_bytes"] = int(values["size_bytes"])
+        values["version"] = int(values.get("version") or 0)
+        return cls(**values)
+
+
+# ---------------------------------------------------------------------------- status now
+
+
+def effective_status(transfer: Transfer, moment: datetime | None = None) -> Status:
+    """The status as of now: a live file past `expires_at`, or a ticket never used, is expired
+    even before the sweep has marked it."""
+    moment = moment or clock.now()
+    if transfer.status in LIVE and moment >= clock.parse(transfer.expires_at):
+        return "expired"
+    if transfer.status == "pending_upload" and moment >= (
+        clock.parse(transfer.upload_expires_at) + PENDING_EXPIRY_GRACE
+    ):
+        return "expired"
+    return transfer.status
+
+
+# ---------------------------------------------------------------------------- who may do what
+
+
+def _ever_available(transfer: Transfer) -> bool:
+    return transfer.available_at is not None
+
+
+def is_sender_side(principal: Principal, transfer: Transfer) -> bool:
+    if principal.kind == "dfe":
+        return False
+    if transfer.source == principal.org:
+        return True
+    return principal.kind == "la" and transfer.source_la == principal.la
+
+
+def is_recipient(principal: Principal, transfer: Transfer) -> bool:
+    """The organisation the file is addressed to (not its LA)."""
+    return principal.kind != "dfe" and transfer.recipient_org == principal.org
+
+
+def is_recipient_side(principal: Principal, transfer: Transfer) -> bool:
+    """The recipient, its LA, and for an unclaimed LPD file every LA; only once it was available."""
+    if principal.kind == "dfe" or not _ever_available(transfer):
+        return False
+    if is_recipient(principal, transfer):
+        return True
+    if principal.kind != "la":
+        return False
+    if transfer.is_lpd:
+        return True
+    return transfer.dest_la == principal.la
+
+
+def can_see(principal: Principal, transfer: Transfer) -> bool:
+    return is_sender_side(principal, transfer) or is_recipient_side(principal, transfer)
+
+
+def can_download(principal: Principal, transfer: Transfer) -> bool:
+    """The recipient; the LA for files addressed to the LA (`LLLL`, `XXXX`); any LA for LPD files.
+    An LA sees its schools' files but does not download them."""
+    if not is_recipient_side(principal, transfer):
+        return False
+    if is_recipient(principal, transfer):
+        return True
+    return principal.kind == "la" and transfer.is_lpd
+
+
+def removal_status(principal: Principal, transfer: Transfer) -> Status | None:
+    """`withdrawn` for the sender before any download, `removed` for the recipient or its LA, or
+    None when this caller may not remove it at all."""
+    if is_recipient_side(principal, transfer) and not transfer.is_lpd:
+        return "removed"
+    if transfer.source == principal.org:
+        return "withdrawn"
+    return None
+
+
+# ---------------------------------------------------------------------------- report counters
+
+
+@dataclass
+class CounterDeltas:
+    """Changes to per-day counters: (scope, day) -> metric -> delta. Scopes are `LA#823`,
+    `SCHOOL#823#8231234` and `ALL` (national)."""
+
+    deltas: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+
+    def add(self, scope: str, day: str, metric: str, delta: int = 1) -> None:
+        bucket = self.deltas.setdefault((scope, day), {})
+        bucket[metric] = bucket.get(metric, 0) + delta
+
+    def side(self, org: str, la: str | None, kind: str, day: str, metric: str, delta: int = 1) -> None:
+        """Count for an organisation: its LA, and the school itself when it is one."""
+        if la is None:
+            return
+        self.add(f"LA#{la}", day, metric, delta)
+        if kind == "school":
+            self.add(f"SCHOOL#{la}#{org}", day, metric, delta)
+
+
+def _recipient_kind(transfer: Transfer) -> str:
+    return "school" if transfer.dest_kind == "school" else "la"
+
+
+def counter_deltas(transfer: Transfer, new_status: Status, at: datetime) -> CounterDeltas:
+    """What a change of `transfer` (as it was before) to `new_status` at `at` does to the counters.
+
+    `not_downloaded` counts, on the day a file was received, those still undownloaded now: +1 on
+    receipt, -1 on that same day's counter when it is downloaded, removed, withdrawn or expires."""
+    out = CounterDeltas()
+    today = clock.day(at)
+    old = transfer.status
+    receipt_day = clock.day(clock.parse(transfer.available_at)) if transfer.available_at else None
+    recipient_counts = not transfer.is_lpd
+
+    if new_status == "available" and old == "pending_upload":
+        out.side(transfer.source, transfer.source_la, transfer.source_kind, today, "sent")
+        out.add("ALL", today, "sent")
+        if transfer.is_lpd:
+            out.side(transfer.source, transfer.source_la, transfer.source_kind, today, "lost_pupils")
+            out.add("ALL", today, "lost_pupils")
+        else:
+            out.side(transfer.recipient_org, transfer.dest_la, _recipient_kind(transfer), today, "received")
+            out.side(transfer.recipient_org, transfer.dest_la, _recipient_kind(transfer), today, "not_downloaded")
+            out.add("ALL", today, "received")
+            out.add("ALL", today, "not_downloaded")
+    elif new_status == "rejected" and old == "pending_upload":
+        out.side(transfer.source, transfer.source_la, transfer.source_kind, today, "rejected")
+        out.add("ALL", today, "rejected")
+    elif old == "available" and recipient_counts and receipt_day is not None:
+        kind = _recipient_kind(transfer)
+        if new_status in ("downloaded", "removed", "withdrawn", "expired"):
+            out.side(transfer.recipient_org, transfer.dest_la, kind, receipt_day, "not_downloaded", -1)
+            out.add("ALL", receipt_day, "not_downloaded", -1)
+        if new_status == "downloaded":
+            out.side(transfer.recipient_org, transfer.dest_la, kind, today, "downloaded")
+            out.add("ALL", today, "downloaded")
+        if new_status == "expired":
+            out.side(transfer.recipient_org, transfer.dest_la, kind, today, "expired")
+            out.add("ALL", today, "expired")
+    return out
+
+
+def claim_deltas(transfer: Transfer, at: datetime) -> CounterDeltas:
+    """An LPD file claimed for a school becomes a file that school received today (`transfer` is
+    the record after the claim: addressed to the school, available again)."""
+    out = CounterDeltas()
+    today = clock.day(at)
+    for metric in ("received", "not_downloaded"):
+        out.side(transfer.recipient_org, transfer.dest_la, "school", today, metric)
+        out.add("ALL", today, metric)
+    return out
