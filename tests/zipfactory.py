@@ -279,23 +279,50 @@ def read_central_directory(data: bytes) -> tuple[bytes, list[CentralRecord], byt
     records: list[CentralRecord] = []
     at = cd_offset
     for _ in range(count):
-        fields = struct.unpack_from("<4s6H3L5H2L", data, at)
-        name_length, extra_length, comment_len = fields[10], fields[11], fields[12]
+        (
+            _sig,
+            made_by,
+            needed,
+            flags,
+            method,
+            dos_time,
+            dos_date,
+            crc,
+            compressed,
+            uncompressed,
+            name_length,
+            extra_length,
+            comment_length,
+            disk,
+            internal,
+            external,
+            offset,
+        ) = struct.unpack_from("<4s6H3L5H2L", data, at)
         at += 46
         name = data[at : at + name_length]
         extra = data[at + name_length : at + name_length + extra_length]
-        entry_comment = data[at + name_length + extra_length : at + name_length + extra_length + comment_len]
-        at += name_length + extra_length + comment_len
+        entry_comment = data[
+            at + name_length + extra_length : at + name_length + extra_length + comment_length
+        ]
+        at += name_length + extra_length + comment_length
         records.append(
             CentralRecord(
-                *fields[1:10],
+                made_by=made_by,
+                needed=needed,
+                flags=flags,
+                method=method,
+                time=dos_time,
+                date=dos_date,
+                crc=crc,
+                compressed=compressed,
+                uncompressed=uncompressed,
                 name=name,
                 extra=extra,
                 comment=entry_comment,
-                disk=fields[13],
-                internal=fields[14],
-                external=fields[15],
-                offset=fields[16],
+                disk=disk,
+                internal=internal,
+                external=external,
+                offset=offset,
             )
         )
     return data[:cd_offset], records, data[eocd + 22 : eocd + 22 + comment_length]

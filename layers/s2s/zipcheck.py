@@ -69,8 +69,11 @@ _CENTRAL_SIG = b"PK\x01\x02"
 _LOCAL_HEADER_SIZE = 30
 _EXTRA_HEADER = struct.Struct("<2H")
 
-# The end record may be followed by a comment of up to 65535 bytes; it is searched for there only.
+# The end record may be followed by a comment of up to 65535 bytes, so it is searched for in the
+# last 22 + 65535 bytes only; the first read takes the ZIP64 locator and end record too, so that
+# even with the longest comment the end records cost one read.
 EOCD_SEARCH_BYTES = _EOCD.size + 0xFFFF
+TAIL_BYTES = EOCD_SEARCH_BYTES + _ZIP64_LOCATOR.size + _ZIP64_EOCD.size
 # The most one central directory entry can take (three 16-bit lengths); bounds the directory
 # size an end record may claim for its entry count before anything is fetched.
 MAX_CENTRAL_ENTRY_BYTES = _CENTRAL.size + 3 * 0xFFFF
@@ -249,7 +252,7 @@ def inspect_archive(
 def _read_end_records(reader: RangedReader, size: int) -> tuple[_Window, _Directory]:
     if size < _EOCD.size:
         raise _Refusal("not_zip", f"object is only {size} bytes")
-    tail_length = min(size, EOCD_SEARCH_BYTES)
+    tail_length = min(size, TAIL_BYTES)
     window = _Window(reader, size - tail_length, reader.read_range(size - tail_length, tail_length))
     tail = window.data
     eocd_at = _find_eocd(tail)
@@ -273,13 +276,13 @@ def _read_end_records(reader: RangedReader, size: int) -> tuple[_Window, _Direct
 
 def _find_eocd(tail: bytes) -> int:
     """The last EOCD signature whose comment length reaches exactly the end of the object."""
-    at = tail.rfind(_EOCD_SIG)
+    at = tail.rfind(_EOCD_SIG, max(0, len(tail) - EOCD_SEARCH_BYTES))
     while at >= 0:
         if at + _EOCD.size <= len(tail):
             comment_length = struct.unpack_from("<H", tail, at + 20)[0]
             if at + _EOCD.size + comment_length == len(tail):
                 return at
-        at = tail.rfind(_EOCD_SIG, 0, at + len(_EOCD_SIG) - 1)
+        at = tail.rfind(_EOCD_SIG, max(0, len(tail) - EOCD_SEARCH_BYTES), at + len(_EOCD_SIG) - 1)
     return -1
 
 

@@ -1,0 +1,636 @@
+"""Zip inspection (SPEC section 3) over in-memory and file ranged readers."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import struct
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from s2s.ranged import BytesRangedReader, FileRangedReader, RangeReadError, ReadLimitExceeded
+from s2s.zipcheck import REASONS, TAIL_BYTES, Inspection, inspect_archive
+from zipfactory import (
+    AES128,
+    AES192,
+    NONE,
+    PASSWORD,
+    CentralRecord,
+    Entry,
+    build_zip,
+    edit_central_directory,
+    make_aes_zip,
+    make_plain_zip,
+    make_zipcrypto_zip,
+    read_central_directory,
+    rebuild,
+    to_zip64,
+)
+
+pytestmark = pytest.mark.unit
+
+LIMIT = 50 * 1024 * 1024
+CTF = "8231234_CTF_8232345_001"
+CTF_XML = f"{CTF}.XML"
+SMALL = {"report.pdf": b"%PDF-1.7 " + os.urandom(2000), "notes/summary.txt": b"all well\n" * 50}
+
+
+def inspect(data: bytes, **kwargs: Any) -> Inspection:
+    kwargs.setdefault("max_upload_bytes", LIMIT)
+    return inspect_archive(BytesRangedReader(data), **kwargs)
+
+
+def assert_refused(result: Inspection, reason: str) -> None:
+    assert (result.ok, result.reason) == (False, reason), result.detail
+    assert result.message and "Traceback" not in result.message
+
+
+def edit(data: bytes, index: int, **changes: Any) -> bytes:
+    """The archive with central directory record `index` changed."""
+
+    def change(records: list[CentralRecord]) -> list[CentralRecord]:
+        records[index] = replace(records[index], **changes)
+        return records
+
+    return edit_central_directory(data, change)
+
+
+# --- Accepted ---------------------------------------------------------------------------------
+
+
+def test_single_aes256_ctf_is_accepted_in_one_small_read() -> None:
+    # Given a CTF zipped as AES-256 with the protocol's entry name
+    data = make_aes_zip({CTF_XML: b"<CTfile>" + os.urandom(5000) + b"</CTfile>"})
+
+    # When it is inspected as a CTF
+    result = inspect(data, single_entry_name=CTF_XML, expected_size=len(data))
+
+    # Then it passes, after one ranged read of the tail
+    assert result.ok and result.reason is None
+    assert result.entries == 1
+    assert result.requests == 1
+    assert result.bytes_read == len(data)  # the whole (small) archive fits in the tail window
+
+
+def test_multi_entry_aes256_is_accepted() -> None:
+    data = make_aes_zip(SMALL)
+
+    result = inspect(data)
+
+    assert result.ok, result.detail
+    assert result.entries == 2
+    assert "2 files" in result.message
+
+
+@pytest.mark.parametrize("entry_name", [f"{CTF}.xml", f"{CTF}.Xml", CTF_XML])
+def test_ctf_entry_extension_in_any_case_is_accepted(entry_name: str) -> None:
+    result = inspect(make_aes_zip({entry_name: b"<CTfile/>"}), single_entry_name=CTF_XML)
+
+    assert result.ok, result.detail
+
+
+def test_zip64_end_records_and_extras_are_understood() -> None:
+    # Given the same AES-256 archive with ZIP64 end record, locator and per-entry 0x0001 extras
+    plain = make_aes_zip(SMALL)
+    data = to_zip64(plain)
+    assert zipfile.ZipFile(io.BytesIO(data)).namelist() == list(SMALL)  # zipfile reads it too
+
+    # When it is inspected
+    result = inspect(data)
+
+    # Then it passes like the classic form
+    assert result.ok, result.detail
+    assert result.entries == 2
+
+
+def test_hundred_entries_are_accepted() -> None:
+    data = make_aes_zip({f"file{i:03}.txt": b"x" for i in range(100)}, compression=zipfile.ZIP_STORED)
+
+    result = inspect(data)
+
+    assert result.ok, result.detail
+    assert result.entries == 100
+
+
+def test_longest_comment_still_finds_the_end_record_with_a_second_read() -> None:
+    # Given an archive whose comment fills the whole search window
+    data = make_aes_zip(SMALL, comment=b"c" * 0xFFFF)
+    body, _records, _comment = read_central_directory(data)
+
+    result = inspect(data)
+
+    # Then the end record is found and the directory, now before the tail, costs one more read
+    # of just the part that the tail did not cover: no file data
+    assert result.ok, result.detail
+    assert result.requests == 2
+    assert result.bytes_read == len(data) - len(body)
+
+
+def test_large_central_directory_is_fetched_in_one_extra_read_of_only_the_missing_part() -> None:
+    # Given 100 entries with long names: a ~110 KB central directory behind ~1 MB of data
+    entries = {f"{'n' * 1000}{i:03}.bin": os.urandom(10_000) for i in range(100)}
+    data = make_aes_zip(entries, compression=zipfile.ZIP_STORED)
+    _body, records, _comment = read_central_directory(data)
+    cd_size = sum(len(record.pack()) for record in records)
+    assert cd_size > TAIL_BYTES
+
+    result = inspect(data)
+
+    assert result.ok, result.detail
+    assert result.requests == 2
+    assert result.bytes_read <= TAIL_BYTES + cd_size
+
+
+def test_unencrypted_folder_entries_do_not_make_an_aes_archive_mixed() -> None:
+    # 7-Zip stores folder entries unencrypted even when every file is AES-256
+    data = build_zip(
+        [Entry("docs/", b"", NONE, zipfile.ZIP_STORED), Entry("docs/report.pdf", b"%PDF" + os.urandom(100))]
+    )
+
+    assert inspect(data).ok
+
+
+def test_file_ranged_reader(tmp_path: Path) -> None:
+    path = tmp_path / "upload.zip"
+    path.write_bytes(make_aes_zip(SMALL))
+
+    result = inspect_archive(FileRangedReader(path), max_upload_bytes=LIMIT)
+
+    assert result.ok
+    assert result.bytes_read == path.stat().st_size
+
+
+# --- Encryption -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strength", [128, 192])
+def test_aes_128_and_192_are_weak(strength: int) -> None:
+    assert_refused(inspect(make_aes_zip(SMALL, strength=strength)), "weak_encryption")
+
+
+def test_zipcrypto_is_weak() -> None:
+    data = make_zipcrypto_zip({"a.txt": b"secret"})
+    assert zipfile.ZipFile(io.BytesIO(data)).read("a.txt", pwd=PASSWORD) == b"secret"  # real ZipCrypto
+
+    assert_refused(inspect(data), "weak_encryption")
+
+
+@pytest.mark.parametrize("weak", [AES128, AES192])
+def test_weak_entry_beside_aes256_is_weak(weak: str) -> None:
+    data = build_zip([Entry("good.txt", b"a" * 100), Entry("weak.txt", b"b" * 100, weak)])
+
+    assert_refused(inspect(data), "weak_encryption")
+
+
+def test_zipcrypto_beside_unencrypted_is_weak() -> None:
+    data = build_zip([Entry("a.txt", b"a", "zipcrypto"), Entry("b.txt", b"b", NONE)])
+
+    assert_refused(inspect(data), "weak_encryption")
+
+
+def test_unencrypted_is_refused() -> None:
+    result = inspect(make_plain_zip(SMALL))
+
+    assert_refused(result, "not_encrypted")
+    assert "AES-256" in result.message and "7-Zip" in result.message
+
+
+def test_only_folders_is_not_encrypted() -> None:
+    assert_refused(inspect(build_zip([Entry("docs/", b"", NONE, zipfile.ZIP_STORED)])), "not_encrypted")
+
+
+def test_some_unencrypted_is_mixed() -> None:
+    data = build_zip([Entry("a.txt", b"a" * 100), Entry("b.txt", b"b" * 100, NONE)])
+
+    assert_refused(inspect(data), "mixed_encryption")
+
+
+def test_method_99_without_aes_field_is_not_a_zip() -> None:
+    data = make_aes_zip({"a.txt": b"a"})
+
+    assert_refused(inspect(edit(data, 0, extra=b"")), "not_zip")
+
+
+def test_unknown_aes_strength_is_not_a_zip() -> None:
+    data = make_aes_zip({"a.txt": b"a"})
+    _body, records, _comment = read_central_directory(data)
+    extra = records[0].extra
+    at = extra.index(b"AE")
+
+    assert_refused(inspect(edit(data, 0, extra=extra[: at + 2] + b"\x07" + extra[at + 3 :])), "not_zip")
+
+
+# --- Entry names ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../x",
+        "a/../../x",
+        "..",
+        "/abs",
+        "/etc/passwd",
+        "C:\\x",
+        "C:x",
+        "a\\b",
+        "bad\x01name",
+        "bad\x7fname",
+        "report\u202efdp.exe",
+    ],
+)
+def test_dangerous_names_are_refused(name: str) -> None:
+    data = make_aes_zip({"fine.txt": b"x" * 10, name: b"y" * 10})
+
+    result = inspect(data)
+
+    assert_refused(result, "bad_entry_name")
+    assert result.detail.startswith("entry 1:")  # names may hold personal data; details use indexes
+
+
+def test_nul_in_name_is_refused() -> None:
+    # zipfile cuts names at NUL, so the byte is put in by editing the central directory
+    data = make_aes_zip({"safe.txt.exe": b"x" * 10})
+    patched = edit(data, 0, name=b"safe.txt\x00exe")
+
+    assert_refused(inspect(patched), "bad_entry_name")
+
+
+def test_symlink_is_refused() -> None:
+    data = build_zip([Entry("a.txt", b"x" * 10), Entry("link", b"/etc/passwd", mode=stat.S_IFLNK | 0o777)])
+
+    assert_refused(inspect(data), "bad_entry_name")
+
+
+def test_unicode_path_field_is_checked_too() -> None:
+    # Info-ZIP unzip extracts to the name in the 0x7075 field, not the header's
+    data = make_aes_zip({"fine.txt": b"x" * 10})
+    _body, records, _comment = read_central_directory(data)
+    evil = b"\x01" + struct.pack("<L", 0) + b"../../evil.txt"
+    field = struct.pack("<2H", 0x7075, len(evil)) + evil
+
+    assert_refused(inspect(edit(data, 0, extra=records[0].extra + field)), "bad_entry_name")
+
+
+def test_name_flagged_utf8_but_not_utf8_is_refused() -> None:
+    data = make_aes_zip({"ab.txt": b"x" * 10})
+
+    assert_refused(inspect(edit(data, 0, name=b"\xff\xfe.txt", flags=0x0801)), "bad_entry_name")
+
+
+# --- Entry counts and the single-entry families -----------------------------------------------
+
+
+def test_101_entries_are_too_many_decided_from_the_end_record() -> None:
+    data = make_aes_zip({f"f{i}.txt": b"x" for i in range(101)}, compression=zipfile.ZIP_STORED)
+
+    result = inspect(data)
+
+    assert_refused(result, "too_many_entries")
+    assert result.entries == 101
+    assert result.requests == 1
+
+
+def test_two_entries_in_a_ctf_are_too_many() -> None:
+    data = make_aes_zip({CTF_XML: b"<CTfile/>", "extra.txt": b"x"})
+
+    result = inspect(data, single_entry_name=CTF_XML)
+
+    assert_refused(result, "too_many_entries")
+    assert CTF_XML in result.message
+
+
+@pytest.mark.parametrize(
+    "entry_name", ["ctf.xml", f"{CTF}.zip", f"{CTF.lower()}.xml", f"folder/{CTF_XML}", CTF]
+)
+def test_wrong_entry_name_for_a_ctf(entry_name: str) -> None:
+    result = inspect(make_aes_zip({entry_name: b"<CTfile/>"}), single_entry_name=CTF_XML)
+
+    assert_refused(result, "entry_name_mismatch")
+    assert CTF_XML in result.message
+
+
+def test_empty_archive() -> None:
+    result = inspect(make_plain_zip({}))
+
+    assert_refused(result, "empty_archive")
+    assert result.entries == 0
+
+
+# --- Zip bombs --------------------------------------------------------------------------------
+
+
+def test_compressed_zeros_over_1000_to_1_are_a_bomb() -> None:
+    # Deflate packs zeros about 1030:1; AES adds 28 bytes, which does not save it
+    data = make_aes_zip({"zeros.bin": bytes(20 * 1024 * 1024)})
+    assert len(data) < 30_000
+
+    result = inspect(data)
+
+    assert_refused(result, "zip_bomb")
+    assert result.bytes_read == len(data)
+
+
+def test_ratio_of_exactly_1000_is_allowed_and_1001_is_not() -> None:
+    data = make_aes_zip({"a.bin": os.urandom(1000)}, compression=zipfile.ZIP_STORED)
+    _body, records, _comment = read_central_directory(data)
+    compressed = records[0].compressed
+
+    assert inspect(edit(data, 0, uncompressed=1000 * compressed)).ok
+    assert_refused(inspect(edit(data, 0, uncompressed=1000 * compressed + 1)), "zip_bomb")
+
+
+def test_declared_total_over_1_gib_is_a_bomb() -> None:
+    # Two entries, each within the ratio, that together declare more than 1 GiB
+    data = make_aes_zip(
+        {"a.bin": os.urandom(600_000), "b.bin": os.urandom(600_000)}, compression=zipfile.ZIP_STORED
+    )
+    declared = 550 * 1024 * 1024
+
+    def inflate(records: list[CentralRecord]) -> list[CentralRecord]:
+        return [replace(record, uncompressed=declared) for record in records]
+
+    result = inspect(edit_central_directory(data, inflate))
+
+    assert_refused(result, "zip_bomb")
+    assert "total" in result.detail
+
+
+# --- Structure: not a zip, lying or hidden data -----------------------------------------------
+
+
+@pytest.mark.parametrize("data", [b"", b"PK", b"not a zip at all " * 100, os.urandom(70_000)])
+def test_not_a_zip(data: bytes) -> None:
+    assert_refused(inspect(data), "not_zip")
+
+
+@pytest.mark.parametrize("cut", [1, 10, 22, 100, 0.5])
+def test_truncated(cut: float) -> None:
+    data = make_aes_zip(SMALL)
+    keep = int(len(data) * cut) if isinstance(cut, float) else len(data) - cut
+
+    assert_refused(inspect(data[:keep]), "not_zip")
+
+
+def test_corrupt_central_directory_signature() -> None:
+    data = make_aes_zip(SMALL)
+    at = data.index(b"PK\x01\x02")
+
+    assert_refused(inspect(data[:at] + b"PK\x01\x03" + data[at + 4 :]), "not_zip")
+
+
+def test_central_directory_name_length_running_past_the_directory() -> None:
+    data = bytearray(make_aes_zip(SMALL))
+    at = data.rindex(b"PK\x01\x02")
+    struct.pack_into("<H", data, at + 28, 60_000)
+
+    assert_refused(inspect(bytes(data)), "not_zip")
+
+
+def test_end_record_counting_more_entries_than_the_directory_holds() -> None:
+    body, records, _comment = read_central_directory(make_aes_zip(SMALL))
+
+    assert_refused(inspect(rebuild(body, records, count=3)), "not_zip")
+
+
+def test_prepended_data_is_refused() -> None:
+    data = make_aes_zip(SMALL)
+
+    assert_refused(inspect(b"MZ" + os.urandom(4000) + data), "not_zip")
+
+
+def test_prepended_data_with_shifted_offsets_is_refused() -> None:
+    # A self-extractor shifts every offset so that the offsets are consistent; still prepended
+    body, records, comment = read_central_directory(make_aes_zip(SMALL))
+    prefix = b"MZ" + bytes(998)
+    shifted = [replace(record, offset=record.offset + len(prefix)) for record in records]
+
+    result = inspect(rebuild(prefix + body, shifted, comment=comment))
+
+    assert_refused(result, "not_zip")
+    assert "prepended" in result.detail
+
+
+def test_hidden_data_between_directory_and_end_record_is_refused() -> None:
+    data = make_aes_zip(SMALL)
+    eocd = data.rindex(b"PK\x05\x06")
+
+    assert_refused(inspect(data[:eocd] + b"hidden" + data[eocd:]), "not_zip")
+
+
+def test_data_after_the_end_record_is_refused() -> None:
+    assert_refused(inspect(make_aes_zip(SMALL) + b"trailing"), "not_zip")
+
+
+def test_overlapping_entries_are_refused() -> None:
+    # Given a second entry whose local header starts inside the first entry's data
+    data = make_aes_zip(SMALL, compression=zipfile.ZIP_STORED)
+    _body, records, _comment = read_central_directory(data)
+
+    result = inspect(edit(data, 1, offset=records[0].offset + 40))
+
+    assert_refused(result, "not_zip")
+    assert "overlaps" in result.detail
+
+
+def test_two_entries_sharing_one_local_header_are_refused() -> None:
+    # The classic overlapping-files bomb: many directory entries, one compressed stream
+    data = make_aes_zip(SMALL)
+
+    assert_refused(inspect(edit(data, 1, offset=0)), "not_zip")
+
+
+def test_entry_running_into_the_central_directory_is_refused() -> None:
+    data = make_aes_zip(SMALL, compression=zipfile.ZIP_STORED)
+    _body, records, _comment = read_central_directory(data)
+
+    assert_refused(inspect(edit(data, 1, compressed=records[1].compressed + 500)), "not_zip")
+
+
+def test_multi_disk_archive_is_refused() -> None:
+    data = bytearray(make_aes_zip(SMALL))
+    eocd = data.rindex(b"PK\x05\x06")
+    struct.pack_into("<H", data, eocd + 4, 1)
+
+    assert_refused(inspect(bytes(data)), "not_zip")
+
+
+def test_duplicated_extra_field_is_refused() -> None:
+    data = make_aes_zip({"a.txt": b"a"})
+    _body, records, _comment = read_central_directory(data)
+
+    assert_refused(inspect(edit(data, 0, extra=records[0].extra * 2)), "not_zip")
+
+
+def test_lying_end_record_cannot_make_the_reader_fetch_the_object() -> None:
+    # Given 1 MB of data followed by an end record claiming it is all one entry's directory
+    body = os.urandom(1024 * 1024)
+    data = body + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(body), 0, 0)
+
+    result = inspect(data)
+
+    # Then it is refused from the end record alone
+    assert_refused(result, "not_zip")
+    assert result.requests == 1
+    assert result.bytes_read == TAIL_BYTES
+
+
+# --- ZIP64 lies -------------------------------------------------------------------------------
+
+
+def _zip64_parts() -> tuple[bytes, int, int]:
+    data = to_zip64(make_aes_zip(SMALL))
+    locator = data.rindex(b"PK\x06\x07")
+    record = data.rindex(b"PK\x06\x06")
+    return data, locator, record
+
+
+def test_zip64_locator_pointing_elsewhere() -> None:
+    data, locator, record = _zip64_parts()
+    broken = bytearray(data)
+    struct.pack_into("<Q", broken, locator + 8, record - 4)
+
+    assert_refused(inspect(bytes(broken)), "not_zip")
+
+
+def test_zip64_record_not_ending_at_its_locator() -> None:
+    data, _locator, record = _zip64_parts()
+    broken = bytearray(data)
+    struct.pack_into("<Q", broken, record + 4, 40)
+
+    assert_refused(inspect(bytes(broken)), "not_zip")
+
+
+def test_end_record_disagreeing_with_zip64_record() -> None:
+    data, _locator, _record = _zip64_parts()
+    broken = bytearray(data)
+    eocd = data.rindex(b"PK\x05\x06")
+    struct.pack_into("<2H", broken, eocd + 8, 7, 7)
+
+    assert_refused(inspect(bytes(broken)), "not_zip")
+
+
+def test_zip64_sentinel_without_zip64_extra() -> None:
+    data = make_aes_zip({"a.txt": b"a"})
+
+    assert_refused(inspect(edit(data, 0, compressed=0xFFFFFFFF)), "not_zip")
+
+
+def test_zip64_count_over_100_is_too_many() -> None:
+    data, _locator, record = _zip64_parts()
+    broken = bytearray(data)
+    struct.pack_into("<2Q", broken, record + 24, 5000, 5000)
+
+    assert_refused(inspect(bytes(broken)), "too_many_entries")
+
+
+# --- Size, and what is read -------------------------------------------------------------------
+
+
+def test_too_large_reads_nothing() -> None:
+    data = make_aes_zip(SMALL)
+
+    result = inspect(data, max_upload_bytes=len(data) - 1)
+
+    assert_refused(result, "too_large")
+    assert (result.bytes_read, result.requests) == (0, 0)
+    assert "limit" in result.message
+
+
+def test_size_other_than_the_upload_was_issued_for_reads_nothing() -> None:
+    data = make_aes_zip(SMALL)
+
+    result = inspect(data, expected_size=len(data) + 1)
+
+    assert_refused(result, "unexpected_object")
+    assert result.bytes_read == 0
+
+
+def test_reader_cap_turns_into_not_zip() -> None:
+    data = make_aes_zip(SMALL)
+
+    result = inspect_archive(BytesRangedReader(data, max_total_bytes=100), max_upload_bytes=LIMIT)
+
+    assert_refused(result, "not_zip")
+    assert result.bytes_read == 0
+
+
+def test_bytes_read_do_not_grow_with_the_data() -> None:
+    small = make_aes_zip({"a.bin": os.urandom(10_000)}, compression=zipfile.ZIP_STORED)
+    large = make_aes_zip({"a.bin": os.urandom(3_000_000)}, compression=zipfile.ZIP_STORED)
+
+    small_read, large_read = inspect(small).bytes_read, inspect(large).bytes_read
+
+    assert small_read == len(small)
+    assert large_read == TAIL_BYTES
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"nothing", "not_zip"),
+        (make_plain_zip({}), "empty_archive"),
+        (make_plain_zip({"a": b"a"}), "not_encrypted"),
+        (build_zip([Entry("a", b"a"), Entry("b", b"b", NONE)]), "mixed_encryption"),
+        (make_aes_zip({"a": b"a"}, strength=128), "weak_encryption"),
+        (make_aes_zip({"../a": b"a"}), "bad_entry_name"),
+        (make_aes_zip({"a": bytes(10_000_000)}), "zip_bomb"),
+    ],
+)
+def test_refusals_say_what_to_do_in_plain_words(data: bytes, reason: str) -> None:
+    result = inspect(data)
+
+    assert_refused(result, reason)
+    assert result.message.endswith(".")
+    assert "AES-256" in result.message
+    assert "central directory" not in result.message and "EOCD" not in result.message
+
+
+# --- Ranged readers ---------------------------------------------------------------------------
+
+
+def test_bytes_reader_counts_and_caps() -> None:
+    reader = BytesRangedReader(b"0123456789", max_total_bytes=6)
+
+    assert reader.read_range(2, 3) == b"234"
+    assert reader.read_range(0, 0) == b""
+    assert (reader.bytes_read, reader.requests) == (3, 1)
+    with pytest.raises(ReadLimitExceeded):
+        reader.read_range(0, 4)
+    with pytest.raises(RangeReadError):
+        reader.read_range(8, 3)
+    assert reader.bytes_read == 3
+
+
+# --- Robustness: mangled archives never raise -------------------------------------------------
+
+_SAMPLE = to_zip64(make_aes_zip(SMALL))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(min_value=1, max_value=400), st.integers(min_value=0, max_value=255)),
+        max_size=6,
+    ),
+    cut=st.integers(min_value=0, max_value=40),
+)
+def test_mangled_archives_are_refused_or_accepted_but_never_raise(
+    edits: list[tuple[int, int]], cut: int
+) -> None:
+    # Bytes in the tail, where the directory and end records are, overwritten at random
+    data = bytearray(_SAMPLE)
+    for back, value in edits:
+        data[-back] = value
+    mangled = bytes(data[: len(data) - cut])
+
+    result = inspect(mangled)
+
+    assert result.reason in (None, *REASONS)
+    assert result.bytes_read <= len(mangled)
