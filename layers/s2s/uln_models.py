@@ -101,7 +101,7 @@ def _check_birth_date(value: date) -> date:
 
 
 def _check_email(value: str) -> str:
-    if not _EMAIL.match(value) or len(value) > 254:
+    if not _EMAIL.match(value) or len(value) > 254 or not value.isprintable():
         raise ValueError("must be an email address")
     return value
 
