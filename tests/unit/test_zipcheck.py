@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pyzipper
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from s2s.ranged import BytesRangedReader, FileRangedReader, RangeReadError, ReadLimitExceeded
@@ -28,9 +29,11 @@ from zipfactory import (
     make_aes_zip,
     make_plain_zip,
     make_zipcrypto_zip,
+    random_chunks,
     read_central_directory,
     rebuild,
     to_zip64,
+    write_aes_zip,
 )
 
 pytestmark = pytest.mark.unit
@@ -634,3 +637,28 @@ def test_mangled_archives_are_refused_or_accepted_but_never_raise(
 
     assert result.reason in (None, *REASONS)
     assert result.bytes_read <= len(mangled)
+
+
+# --- The factory other tests rely on ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strength", [128, 192, 256])
+def test_factory_aes_archives_decrypt_with_the_password(strength: int) -> None:
+    data = make_aes_zip(SMALL, strength=strength)
+
+    with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
+        archive.setpassword(PASSWORD)
+        assert {name: archive.read(name) for name in archive.namelist()} == SMALL
+        # pyzipper reports the AES field's real compression method and its strength byte
+        assert {info.wz_aes_strength for info in archive.infolist()} == {strength // 64 - 1}
+
+
+def test_factory_streams_large_entries_to_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "big.zip"
+    size = write_aes_zip(path, {"a.bin": random_chunks(3 * 1024 * 1024, chunk=1024 * 1024), "b.txt": b"b"})
+
+    assert size == path.stat().st_size > 3 * 1024 * 1024
+    with pyzipper.AESZipFile(path) as archive:
+        archive.setpassword(PASSWORD)
+        assert len(archive.read("a.bin")) == 3 * 1024 * 1024
+    assert inspect_archive(FileRangedReader(path), max_upload_bytes=LIMIT).ok
