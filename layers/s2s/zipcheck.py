@@ -228,8 +228,8 @@ def inspect_archive(
             detail=refusal.detail,
         )
     except RangeReadError as exc:
-        # Only reachable through a lying structure (ranges are checked against the size first)
-        # or an object shorter than it claimed: either way, not an archive we can accept.
+        # A lying structure that hit the reader's byte cap, or an object shorter than its stated
+        # size (ranges are checked against the size first): either way not an archive to accept.
         return Inspection(
             ok=False,
             reason="not_zip",
