@@ -73,6 +73,8 @@ _LA_LINE = re.compile(r"([0-9]{3})(?:\s*-\s*([0-9]{3}))?", re.ASCII)
 _COPY_SUFFIX = re.compile(r"(?: ?\([0-9]{1,3}\)| - copy(?: \([0-9]{1,3}\))?)\Z", re.ASCII | re.IGNORECASE)
 _CASE_FIXABLE_ORG = re.compile(r"[0-9]{3}(?:LLLL|XXXX)|XXXXXXX|MMMMMMM", re.ASCII | re.IGNORECASE)
 
+# Case-fold ASCII only, so that lengths and positions match the original text.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _EXAMPLES = (
     "8231234_CTF_8232345_001.zip (CTF), 823LLLL_ADT_8234001_26001.zip (admissions) or "
     "8231234_8232345_SENreport.zip (any other file)"
@@ -179,7 +181,7 @@ class _Refusal(Exception):
 
 def _has_zip_extension(name: str) -> bool:
     # Compare ASCII only: str.lower() maps some non-ASCII letters onto ASCII ones.
-    return len(name) > len(EXTENSION) and name[-4:] in {
+    return len(name) >= len(EXTENSION) and name[-4:] in {
         "." + z + i + p for z in "zZ" for i in "iI" for p in "pP"
     }
 
@@ -197,6 +199,10 @@ def _parse(name: str) -> ParsedName:
             f"The name is {len(name)} characters long; S2S names are much shorter, for example {_EXAMPLES}.",
         )
     stem = name[: -len(EXTENSION)]
+    if not stem:
+        raise _Refusal(
+            "bad_pattern", f"The name is only “{name}”. Name the file by the S2S rules: {_EXAMPLES}."
+        )
     _check_characters(stem)
     tokens = stem.split("_")
     if "" in tokens:
@@ -521,7 +527,7 @@ def suggest_name(name: str) -> str | None:
 
 def _corrected(name: str) -> str:
     text = name.strip()
-    lower = text.lower()
+    lower = text.translate(_ASCII_LOWER)
     if lower.endswith(".xml.zip"):
         stem, extension = text[:-8], text[-4:]
     elif lower.endswith(EXTENSION):
