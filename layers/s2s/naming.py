@@ -250,7 +250,7 @@ def _extension_message(name: str) -> str:
         return (
             "The name has spaces or invisible characters after “.zip”. Remove them and send the file again."
         )
-    if name[-4:].lower() == ".xml":
+    if stripped[-4:].lower() == ".xml":
         return (
             "S2S only accepts zip files encrypted with AES-256, and this is an XML file. Zip it with "
             "AES-256 encryption (for example with `s2s pack`, or WinZip's AES-256 option) and send the zip."
@@ -473,10 +473,15 @@ def check_upload_name(name: str, sender_org: str, upn: str | None) -> ParsedName
     """
     parsed = parse_filename(name)
     if parsed.source != sender_org:
-        own = "LA code followed by LLLL" if sender_org.endswith("LLLL") else "LAESTAB"
+        if _SCHOOL.fullmatch(sender_org):
+            own = f"The first part of the name must be your own LAESTAB, {sender_org}."
+        elif _LA_ITSELF.fullmatch(sender_org):
+            own = f"The first part of the name must be your LA code followed by LLLL, {sender_org}."
+        else:
+            own = "Only schools and local authorities send files."
         raise Forbidden(
             f"This file's name says it is from {parsed.source}, but you are signed in for {sender_org}. "
-            f"The first part of the name must be your own {own}, {sender_org}.",
+            + own,
             code="source_not_sender",
         )
     if parsed.is_lpd and not upn:

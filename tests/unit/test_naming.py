@@ -343,18 +343,28 @@ def test_upload_checks_sender_and_lpd_upn_after_the_name(case: Upload) -> None:
         assert case.upn.strip() not in caught.value.message  # a UPN identifies a child: never echoed
 
 
-def test_source_not_sender_names_both_organisations() -> None:
+@pytest.mark.parametrize(
+    ("name", "sender", "words"),
+    [
+        ("8231234_CTF_8232345_001.zip", "8239999", ["8231234", "8239999", "your own LAESTAB"]),
+        ("8231234_CTF_8232345_001.zip", "823LLLL", ["8231234", "823LLLL", "followed by LLLL"]),
+        ("8231234_CTF_8232345_001.zip", "DFE", ["Only schools and local authorities"]),
+    ],
+)
+def test_source_not_sender_names_both_organisations(name: str, sender: str, words: list[str]) -> None:
     with pytest.raises(Forbidden) as caught:
-        check_upload_name("8231234_CTF_8232345_001.zip", "8239999", None)
+        check_upload_name(name, sender, None)
 
-    assert "8231234" in caught.value.message
-    assert "8239999" in caught.value.message
+    for word in words:
+        assert word in caught.value.message
 
 
 @pytest.mark.parametrize(
     ("name", "words"),
     [
         ("8231234_CTF_8232345_001.XML", ["zip", "AES-256"]),
+        ("8231234_CTF_8232345_001.xml ", ["XML file", GOOD]),
+        ("8231234_CTF_8232345_001.zip ", ["after “.zip”", GOOD]),
         ("report.pdf", [".zip", "8231234_CTF_8232345_001.zip"]),
         ("8231234_CTF_8232345_001", ["already the encrypted zip", GOOD]),
         ("8231234_CTF_8232345_001 (1).zip", ["copy number", GOOD]),
