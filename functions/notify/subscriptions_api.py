@@ -1,0 +1,110 @@
+"""Subscriptions API: the signed-in user turns notification emails for their own organisation on
+(PUT), off (DELETE) or looks (GET). The address always comes from the token, never from the body,
+and the organisation is always the caller's own."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+from s2s import clock, store, subscriptions
+from s2s.api import current_principal, make_resolver
+from s2s.errors import Forbidden, InvalidRequest
+from s2s.principal import Principal
+
+logger = Logger(service="s2s")
+app = make_resolver()
+
+
+class SubscriptionRequest(BaseModel):
+    """Optional body of PUT /subscriptions/me. Naming an organisation is allowed only to confirm
+    that it is your own: you cannot subscribe anyone to another organisation's emails."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation: str | None = Field(
+        default=None, max_length=20, description="Your organisation (LAESTAB or <LA>LLLL); defaults to it"
+    )
+
+
+class Subscription(BaseModel):
+    """The signed-in user's notification setting for their organisation."""
+
+    organisation: str = Field(description="LAESTAB for a school, <LA>LLLL for a local authority")
+    organisation_name: str
+    email: str = Field(description="The address from your sign-in")
+    subscribed: bool
+    subscriber_count: int = Field(ge=0, description="How many addresses get this organisation's emails")
+
+
+def _subscriber(principal: Principal) -> str:
+    """The caller's address, refusing the DfE (no files, no notifications) and tokens without one."""
+    if principal.kind == "dfe":
+        raise Forbidden(
+            "Notifications are for schools and local authorities: DfE users get reports only.",
+            code="role_not_allowed",
+        )
+    if not principal.email:
+        raise InvalidRequest(
+            "Your sign-in has no usable email address, so notifications cannot be sent to you. Add an email "
+            "address to your DfE Sign-in account, sign in again, and try once more.",
+            code="no_email",
+            details=[{"field": "email", "reason": "missing"}],
+        )
+    return principal.email
+
+
+def _describe(principal: Principal, email: str, subscribed: bool) -> Subscription:
+    org = principal.org
+    return Subscription(
+        organisation=org,
+        organisation_name=store.org_name(org) or principal.org_name or org,
+        email=email,
+        subscribed=subscribed,
+        subscriber_count=subscriptions.subscriber_count(org),
+    )
+
+
+@app.get("/subscriptions/me", summary="Your notification setting", tags=["subscriptions"])
+def get_subscription() -> Subscription:
+    principal = current_principal(app)
+    email = _subscriber(principal)
+    return _describe(principal, email, subscriptions.is_subscribed(principal.org, email))
+
+
+@app.put("/subscriptions/me", summary="Get emails for your organisation's files", tags=["subscriptions"])
+def put_subscription(request: Annotated[SubscriptionRequest | None, Body()] = None) -> Subscription:
+    principal = current_principal(app)
+    email = _subscriber(principal)
+    if request is not None and request.organisation not in (None, principal.org):
+        raise Forbidden(
+            "You can only subscribe to your own organisation's notifications.", code="not_your_organisation"
+        )
+    store.remember_org_name(principal.org, principal.org_name, clock.now())
+    added = subscriptions.subscribe(principal.org, email, principal.user_id, principal.org_name)
+    logger.info("subscribed", extra={**principal.log_fields(), "added": added})
+    return _describe(principal, email, True)
+
+
+@app.delete(
+    "/subscriptions/me",
+    summary="Stop emails for your organisation's files",
+    tags=["subscriptions"],
+    responses={204: {"description": "Unsubscribed (also when you were not subscribed)"}},
+)
+def delete_subscription() -> Response[str]:
+    principal = current_principal(app)
+    email = _subscriber(principal)
+    removed = subscriptions.unsubscribe(principal.org, email)
+    logger.info("unsubscribed", extra={**principal.log_fields(), "removed": removed})
+    return Response(status_code=204, body="")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
