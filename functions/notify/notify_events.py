@@ -22,7 +22,9 @@ from s2s import aws, clock, emails, store, subscriptions
 from s2s.settings import get_settings
 
 logger = Logger(service="s2s")
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch in which every record failed is still answered with its list of failures rather than by
+# failing the invocation: each record is retried on its own and malformed ones reach the DLQ.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 ACTOR = store.Actor.system("notify")
 

@@ -235,7 +235,7 @@ def _text(blocks: Sequence[Block]) -> str:
         if kind == "p":
             out.append(block[1])
         elif kind == "h":
-            out.append(block[1].upper())
+            out.append(f"{block[1]}\n{'-' * len(block[1])}")
         elif kind == "facts":
             width = max(len(label) for label, _ in block[1])
             out.append("\n".join(f"{label + ':':<{width + 1}} {value}" for label, value in block[1]))
