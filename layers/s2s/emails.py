@@ -28,6 +28,9 @@ SUPPORTED_TYPES = (
     "transfer.claimed",
 )
 
+# Recipient codes of files for a pupil whose new school is unknown (SPEC §2, §4).
+_LPD_CODES = frozenset({"LPD", "XXXXXXX", "MMMMMMM"})
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 _FAMILIES = {
@@ -214,6 +217,8 @@ def portal_link(portal_url: str, transfer_id: str) -> str:
 def org_label(org: str | None, names: Mapping[str, str], fallback_name: str | None = None) -> str:
     """'Oakfield Primary (8232345)', or the code alone when we know no name."""
     code = clean(org, 20)
+    if code in _LPD_CODES:
+        return "the Lost Pupils Database"
     name = clean(names.get(code) or fallback_name or "", 200)
     if not code:
         return name or "an unknown organisation"

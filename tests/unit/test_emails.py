@@ -272,3 +272,22 @@ def test_no_event_text_ever_reaches_html_unescaped(name: str, filename: str) -> 
     }
     assert email.html.count("<a ") == 1
     assert "\n" not in email.subject and "\r" not in email.subject
+
+
+def test_lost_pupil_files_name_the_database_not_a_code() -> None:
+    t = transfer(
+        filename="8231234_CTF_XXXXXXX_001.zip",
+        destination="XXXXXXX",
+        dest_kind="lpd_unknown",
+        dest_la=None,
+        recipient_org="LPD",
+        status="downloaded",
+        upn="H801200001001",
+    )
+
+    email = render("transfer.downloaded", t, downloaded_by="823LLLL")
+
+    assert (
+        "you sent to the Lost Pupils Database has been downloaded by Central Bedfordshire (823LLLL)"
+        in email.text
+    )
