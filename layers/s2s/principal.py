@@ -19,8 +19,8 @@ SCHOOL_CATEGORY = "001"
 LA_CATEGORY = "002"
 GOVERNMENT_CATEGORY = "011"
 
-_LA_CODE = re.compile(r"^\d{3}$")
-_ESTAB = re.compile(r"^\d{4}$")
+_LA_CODE = re.compile(r"[0-9]{3}", re.ASCII)
+_ESTAB = re.compile(r"[0-9]{4}", re.ASCII)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
 Kind = Literal["school", "la", "dfe"]
@@ -76,7 +76,7 @@ def _la_code(org: Mapping[str, Any]) -> str:
     la = org.get("localAuthority")
     code = la.get("code") if isinstance(la, Mapping) else None
     code = str(code).strip() if code is not None else ""
-    if not _LA_CODE.match(code):
+    if not _LA_CODE.fullmatch(code):
         raise Forbidden("Your organisation has no usable local authority code.", code="no_organisation")
     return code
 
@@ -98,7 +98,7 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     if category == SCHOOL_CATEGORY:
         la = _la_code(org)
         estab = str(org.get("establishmentNumber") or "").strip()
-        if not _ESTAB.match(estab):
+        if not _ESTAB.fullmatch(estab):
             raise Forbidden("Your school has no usable establishment number.", code="no_organisation")
         return Principal("school", user_id, email, name or f"School {la}{estab}", la, la + estab)
     if category == LA_CATEGORY:

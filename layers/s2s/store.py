@@ -230,13 +230,25 @@ def get_transfer(transfer_id: str, *, consistent: bool = True) -> Transfer | Non
     return Transfer.from_dict(from_av(item)) if item else None
 
 
+class ExtraConditionFailed(Exception):
+    """One of the extra items of a transaction (for example the daily quota) refused it."""
+
+
 def create_transfer(t: Transfer, actor: Actor, details: dict[str, Any] | None = None,
                     extra: Iterable[TransactWriteItemTypeDef] = ()) -> None:
-    dynamodb().transact_write_items(TransactItems=[
-        {"Put": {"TableName": table(), "Item": transfer_item(t), "ConditionExpression": "attribute_not_exists(PK)"}},
-        audit_put(t.transfer_id, "created", actor, t.created_at, details),
-        *extra,
-    ])
+    """Put a new transfer with its first audit event and any `extra` conditional items."""
+    try:
+        dynamodb().transact_write_items(TransactItems=[
+            {"Put": {"TableName": table(), "Item": transfer_item(t),
+                     "ConditionExpression": "attribute_not_exists(PK)"}},
+            audit_put(t.transfer_id, "created", actor, t.created_at, details),
+            *extra,
+        ])
+    except dynamodb().exceptions.TransactionCanceledException as exc:
+        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+        if any(code == "ConditionalCheckFailed" for code in reasons[2:]):
+            raise ExtraConditionFailed(t.transfer_id) from exc
+        raise
 
 
 def commit_change(

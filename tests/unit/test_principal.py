@@ -201,11 +201,6 @@ def test_other_organisation_types_are_forbidden_never_defaulted(category: Any) -
     assert caught.value.code == "organisation_not_allowed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="principal.py matches LA codes and establishment numbers with a bare \\d, which accepts "
-    "non-ASCII digits; it should use [0-9] (re.ASCII) as identifiers.py and naming.py do",
-)
 @pytest.mark.parametrize(
     "org",
     [

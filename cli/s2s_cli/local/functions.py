@@ -1,0 +1,36 @@
+"""Load Lambda handlers the way the runtime does: the module named in `Handler`, from the
+function's `CodeUri` directory, under its own name (so tests that import it share the module)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from s2s_cli.local.template import ROOT
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def load_module(code_uri: str, module_name: str) -> ModuleType:
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    path = ROOT / code_uri / f"{module_name}.py"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+def load_handler(code_uri: str, handler: str) -> Handler:
+    module_name, function = handler.rsplit(".", 1)
+    return getattr(load_module(code_uri, module_name), function)  # type: ignore[no-any-return]

@@ -1,0 +1,105 @@
+"""The transfers API contract: request and response models. The OpenAPI document comes from these."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+StatusName = Literal["pending_upload", "available", "downloaded", "withdrawn", "removed", "rejected", "expired"]
+
+
+class CreateTransferRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: Annotated[str, Field(min_length=1, max_length=255, description="The file name, e.g. 8231234_CTF_8232345_001.zip")]
+    size_bytes: Annotated[int, Field(ge=1, description="The exact size of the zip in bytes")]
+    sha256: Annotated[
+        str | None,
+        Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the zip, lower-case hex; shown to the recipient"),
+    ] = None
+    upn: Annotated[
+        str | None,
+        Field(max_length=13, description="The pupil's UPN; required for XXXXXXX and MMMMMMM (Lost Pupils) files"),
+    ] = None
+
+
+class UploadForm(BaseModel):
+    url: str = Field(description="POST the file here as multipart/form-data with these fields first")
+    fields: dict[str, str]
+
+
+class CreateTransferResponse(BaseModel):
+    transfer_id: str
+    status: StatusName
+    family: str
+    source: str
+    destination: str
+    upload: UploadForm
+    upload_expires_at: str
+    expires_at: str
+
+
+class TransferSummary(BaseModel):
+    transfer_id: str
+    filename: str
+    family: str
+    file_type: str
+    source: str
+    source_name: str
+    destination: str
+    recipient: str
+    size_bytes: int
+    sha256: str | None = None
+    upn: str | None = None
+    status: StatusName
+    reason: str | None = None
+    reason_message: str | None = None
+    created_at: str
+    available_at: str | None = None
+    downloaded_at: str | None = None
+    expires_at: str
+    upload_expires_at: str | None = None
+    lost_pupil: bool
+    direction: Literal["sent", "received", "both"]
+    can_download: bool
+
+
+class TransferList(BaseModel):
+    items: list[TransferSummary]
+    next_cursor: str | None = None
+
+
+class AuditEvent(BaseModel):
+    action: str
+    at: str
+    actor_user: str
+    actor_org: str
+    source_ip: str = ""
+    user_agent: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class DownloadReceipt(BaseModel):
+    at: str
+    user: str
+    organisation: str
+    source_ip: str = ""
+    user_agent: str = ""
+
+
+class TransferDetail(TransferSummary):
+    audit: list[AuditEvent]
+    downloads: list[DownloadReceipt]
+
+
+class DownloadLink(BaseModel):
+    url: str = Field(description="A presigned GET, valid for at most 5 minutes; never share it")
+    expires_at: str
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+    details: list[Any] = Field(default_factory=list)
+    suggestion: str | None = None
