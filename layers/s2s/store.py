@@ -8,7 +8,8 @@ Item layout (PK / SK):
   GSI3 `LA#<sender's LA>` (LA view, from creation),
   GSI4 `LA#<recipient's LA>` when it differs from the sender's (from `available` on), or
        `UPN#<upn>` for an LPD file (the Lost Pupils Database search),
-  GSI5 `EXPDAY#<yyyy-mm-dd>` while the transfer can still expire (the expiry sweep's work list).
+  GSI5 `EXPDAY#<yyyy-mm-dd>` while the transfer can still expire (the expiry sweep's work list),
+  GSI6 `UNDL#<recipient's LA>` while a received file is `available` (the undownloaded report).
 - `T#<id>` / `A#<at>#<n>`: audit events (state changes, downloads, emails). They outlive the file.
 - `T#<id>` / `OUTBOX#<type>`: an event written in the same transaction as the change it reports,
   deleted once published; GSI5 `OUTBOX` lets the sweep publish any that were left behind.
@@ -98,7 +99,7 @@ def index_keys(t: Transfer) -> dict[str, str | None]:
     keys: dict[str, str | None] = {
         "GSI1PK": None, "GSI1SK": None, "GSI2PK": f"FROM#{t.source}", "GSI2SK": f"{t.created_at}#{t.transfer_id}",
         "GSI3PK": f"LA#{t.source_la}", "GSI3SK": f"{t.created_at}#{t.transfer_id}",
-        "GSI4PK": None, "GSI4SK": None, "GSI5PK": None, "GSI5SK": None,
+        "GSI4PK": None, "GSI4SK": None, "GSI5PK": None, "GSI5SK": None, "GSI6PK": None, "GSI6SK": None,
     }
     if t.available_at is not None:
         keys["GSI1PK"] = "TO#LPD" if t.is_lpd else f"TO#{t.recipient_org}"
@@ -106,6 +107,9 @@ def index_keys(t: Transfer) -> dict[str, str | None]:
         if t.dest_la and t.dest_la != t.source_la and not t.is_lpd:
             keys["GSI4PK"] = f"LA#{t.dest_la}"
             keys["GSI4SK"] = f"{t.available_at}#{t.transfer_id}"
+    if t.status == "available" and t.available_at is not None and t.dest_la and not t.is_lpd:
+        keys["GSI6PK"] = f"UNDL#{t.dest_la}"
+        keys["GSI6SK"] = f"{t.available_at}#{t.transfer_id}"
     if t.is_lpd and t.upn and t.status not in ("pending_upload", "rejected"):
         keys["GSI4PK"] = f"UPN#{t.upn}"
         keys["GSI4SK"] = f"{t.available_at or t.created_at}#{t.transfer_id}"

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.functional
 def test_resources_follow_the_template(aws):
     ddb = boto3.client("dynamodb")
     table = ddb.describe_table(TableName=aws.table)["Table"]
-    assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2", "GSI3", "GSI4", "GSI5"}
+    assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6"}
     sqs = boto3.client("sqs")
     for logical in ("LandingQueue", "NotifyQueue"):
         attrs = sqs.get_queue_attributes(QueueUrl=aws.queue_urls[logical], AttributeNames=["RedrivePolicy"])
