@@ -71,6 +71,8 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
+        if err.get("type") == "json_invalid":
+            loc = []
         details.append({
             "field": ".".join(loc) or "body",
             "reason": err.get("type", "invalid"),
@@ -79,9 +81,23 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+class _Resolver(APIGatewayHttpResolver):
+    """Refuses oversized bodies before any parsing or validation (413)."""
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        body = event.get("body") if isinstance(event, dict) else None
+        if isinstance(body, str) and len(body) > MAX_BODY_BYTES:
+            return {
+                "statusCode": 413, "headers": {"Content-Type": "application/json"}, "isBase64Encoded": False,
+                "body": json.dumps({"error": "body_too_large", "details": [],
+                                    "message": f"The request body is over {MAX_BODY_BYTES} bytes."}),
+            }
+        return super().resolve(event, context)
+
+
 def make_resolver() -> APIGatewayHttpResolver:
     """A resolver with validation on and the spec's error map installed."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = _Resolver(enable_validation=True)
 
     @app.exception_handler(errors.S2SError)
     def _domain_error(exc: errors.S2SError) -> Response[str]:
@@ -133,10 +149,4 @@ def request_origin(app: APIGatewayHttpResolver) -> dict[str, str]:
     return {"source_ip": http.source_ip or "", "user_agent": (http.user_agent or "")[:256]}
 
 
-def check_body_size(app: APIGatewayHttpResolver) -> None:
-    body = app.current_event.body
-    if body is not None and len(body) > MAX_BODY_BYTES:
-        raise errors.TooLarge(f"The request body is over {MAX_BODY_BYTES} bytes.", code="body_too_large")
-
-
-__all__ = ["HTTPStatus", "check_body_size", "current_principal", "make_resolver", "request_origin"]
+__all__ = ["HTTPStatus", "current_principal", "make_resolver", "request_origin"]
