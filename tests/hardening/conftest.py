@@ -1,0 +1,16 @@
+"""Fixtures for the hardening tests (helpers they share live in support.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from s2s import clock
+
+
+@pytest.fixture(autouse=True)
+def _clock_reset() -> Iterator[None]:
+    """Tests that travel in time must not move the clock of the next test."""
+    clock.reset()
+    yield
+    clock.reset()
