@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,46 @@ def timeit(fn: Callable[[], object], repeat: int = 5, number: int = 1) -> float:
             fn()
         best = min(best, (time.perf_counter() - start) / number)
     return best
+
+
+def _test_helpers() -> Any:
+    """tests/helpers.py (stdlib only), so events here are built exactly as the tests build them."""
+    tests = str(ROOT / "tests")
+    if tests not in sys.path:
+        sys.path.append(tests)
+    return importlib.import_module("helpers")
+
+
+def http_event(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    """An API Gateway HTTP API event with the authorizer's claims (tests/helpers.http_event)."""
+    return _test_helpers().http_event(method, path, **kwargs)
+
+
+def school_claims(laestab: str, **kwargs: Any) -> dict[str, Any]:
+    """DfE Sign-in claims of a school user (tests/helpers.school_claims)."""
+    return _test_helpers().school_claims(laestab, **kwargs)
+
+
+def la_claims(la: str, **kwargs: Any) -> dict[str, Any]:
+    """DfE Sign-in claims of a local authority user (tests/helpers.la_claims)."""
+    return _test_helpers().la_claims(la, **kwargs)
+
+
+def dfe_claims() -> dict[str, Any]:
+    """DfE Sign-in claims of a DfE user (tests/helpers.dfe_claims)."""
+    return _test_helpers().dfe_claims()
+
+
+def median_time(fn: Callable[[], object], number: int) -> float:
+    """Median seconds of `number` single calls: for warm requests, where one slow call (a garbage
+    collection, a moto hiccup) should not move the figure either way."""
+    samples = []
+    for _ in range(number):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    samples.sort()
+    return samples[len(samples) // 2]
 
 
 def format_seconds(seconds: float) -> str:

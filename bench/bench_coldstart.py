@@ -1,0 +1,352 @@
+"""Cold start per function: a fresh interpreter imports the handler module and serves its first
+request, against a fresh interpreter doing only `import boto3; boto3.client("s3")` (the floor of
+any Python Lambda that talks to AWS). Target: at most 1.3x the baseline for every function.
+
+moto runs as a server in this process and the probes reach it through AWS_ENDPOINT_URL, so the
+probes import nothing of moto (moto imports boto3 and botocore itself: run in the probe it would
+pre-warm exactly what the baseline measures). Each probe times itself from its first line after
+stdlib imports (bench/coldstart_probe.py); runs are interleaved and the median of REPEAT is kept.
+For the slowest function, `-X importtime` lists the imports that dominate."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+from s2s.events import build_event
+from s2s.transfers import Transfer
+from s2s_cli.local.template import (
+    create_resources,
+    http_routes,
+    load_template,
+    queue_consumers,
+    schedules,
+)
+
+from bench.common import ROOT, Row, dfe_claims, format_seconds, http_event, la_claims, school_claims
+
+PROBE = Path(__file__).with_name("coldstart_probe.py")
+REGION = "eu-west-2"
+REPEAT = 5
+RATIO_TARGET = 1.3
+SCHOOL = "8234001"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One function's cold start: the handler module, where its code lives and its first event."""
+
+    function: str
+    module: str | None  # None: the boto3 baseline
+    code_dir: Path | None
+    event: dict[str, Any]
+    accept: str  # prefix of the outcome a real first request gives, e.g. "status 2"
+    candidates: tuple[dict[str, Any], ...] = ()  # other first events to try (see calibrate)
+
+
+@contextmanager
+def moto_server() -> Iterator[dict[str, str]]:
+    """A moto server on 127.0.0.1 with every resource of template.yaml; yields the environment
+    a probe needs (the template's variables, dummy credentials, the endpoint)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's dummies
+    try:
+
+        def client(service: str) -> Any:
+            return boto3.client(
+                service,
+                region_name=REGION,
+                endpoint_url=endpoint,  # type: ignore[call-overload]
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+
+        names = create_resources(
+            dynamodb=client("dynamodb"),
+            s3=client("s3"),
+            sns=client("sns"),
+            sqs=client("sqs"),
+            secrets=client("secretsmanager"),
+        )
+        client("ses").verify_email_identity(EmailAddress="no-reply@s2s.test")
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            **credentials,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": endpoint,
+            "POWERTOOLS_SERVICE_NAME": "s2s",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "POWERTOOLS_METRICS_NAMESPACE": "S2S",
+            "PORTAL_URL": "http://portal.test",
+            "SENDER_EMAIL": "no-reply@s2s.test",
+            "NO_PROXY": "127.0.0.1,localhost",
+            **names.environment(),
+        }
+        yield env
+    finally:
+        server.stop()
+
+
+def transfer_event() -> dict[str, Any]:
+    """A `transfer.available` event as the landing check publishes it (for a school with no
+    subscribers, so Notify renders the email and looks up who wants it)."""
+    t = Transfer(
+        transfer_id=uuid.uuid4().hex,
+        filename="8231234_CTF_8232345_001.zip",
+        family="ctf",
+        file_type="CTF",
+        source="8231234",
+        source_kind="school",
+        source_la="823",
+        source_name="Oakfield Primary",
+        destination="8232345",
+        dest_kind="school",
+        dest_la="823",
+        recipient_org="8232345",
+        size_bytes=48_213,
+        status="available",
+        created_at="2026-06-01T09:00:00.000000Z",
+        created_by="user-8231234",
+        upload_expires_at="2026-06-01T09:15:00.000000Z",
+        expires_at="2026-07-31T13:05:00.000000Z",
+        sha256="ab" * 32,
+        available_at="2026-06-01T09:01:00.000000Z",
+    )
+    return build_event("transfer.available", t, "2026-06-01T09:01:00.000000Z")
+
+
+def _queue_event(queue: str) -> dict[str, Any]:
+    """An SQS batch of one record as the queue's producer would send it."""
+    if queue == "LandingQueue":
+        # An object nobody was issued a ticket for: the landing check looks it up and deletes it.
+        body: dict[str, Any] = {
+            "Records": [
+                {
+                    "eventName": "ObjectCreated:Post",
+                    "s3": {
+                        "bucket": {"name": "s2s-files"},
+                        "object": {
+                            "key": f"incoming/{uuid.uuid4()}/{SCHOOL}_CTF_8232345_001.xml.zip",
+                            "size": 100,
+                        },
+                    },
+                }
+            ]
+        }
+    else:
+        body = transfer_event()
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "receipt-1",
+                "body": json.dumps(body),
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "0",
+                    "SenderId": "bench",
+                    "ApproximateFirstReceiveTimestamp": "0",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:s2s-{queue}",
+                "awsRegion": REGION,
+            }
+        ]
+    }
+
+
+def _http_candidates(routes: list[Any]) -> list[dict[str, Any]]:
+    """First events to try, best first: the function's first parameterless GET (a read a user
+    makes first) as a school, an LA and a DfE user, then its first route with an empty body (which
+    the validator refuses after loading every model). `calibrate` keeps the first that works."""
+    everyone = [school_claims(SCHOOL), la_claims("823"), dfe_claims()]
+    events = [
+        http_event("GET", route.path, claims=claims)
+        for route in routes
+        if route.method == "GET" and "{" not in route.path
+        for claims in everyone
+    ]
+    route = routes[0]
+    params = {name.strip("{}+"): "1" for name in route.path.split("/") if name.startswith("{")}
+    events.append(
+        http_event(route.method, route.path, claims=everyone[0], body={}, path_params=params or None)
+    )
+    return events
+
+
+def probes() -> tuple[list[Probe], list[str]]:
+    """Every function in template.yaml whose handler module exists, and the names of those that
+    do not exist yet."""
+    routes: dict[str, list[Any]] = {}
+    for route in http_routes():
+        routes.setdefault(route.function, []).append(route)
+    queues = {consumer.function: consumer.queue for consumer in queue_consumers()}
+    scheduled = {schedule.function for schedule in schedules()}
+
+    found, missing = [], []
+    for name, resource in load_template()["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        code_dir = ROOT / props["CodeUri"]
+        module = props["Handler"].rsplit(".", 1)[0]
+        if not (code_dir / f"{module}.py").exists():
+            missing.append(name)
+            continue
+        if name in routes:
+            first, *others = _http_candidates(routes[name])
+            found.append(Probe(name, module, code_dir, first, "status 2", tuple(others)))
+            continue
+        elif name in queues:
+            event, accept = _queue_event(queues[name]), "0 failed"
+        elif name in scheduled:
+            event, accept = (
+                {"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}},
+                "returned",
+            )
+        else:
+            event, accept = {}, "returned"
+        found.append(Probe(name, module, code_dir, event, accept))
+    return found, missing
+
+
+BASELINE = Probe("baseline", None, None, {}, "baseline")
+
+
+def calibrate(probe: Probe, env: dict[str, str], folder: Path) -> Probe:
+    """The probe with the first candidate event that succeeds (2xx), else the last candidate
+    (a validation refusal, 4xx). The run also warms the OS file cache, as a deployed package is
+    on local disk."""
+    for event in (probe.event, *probe.candidates):
+        candidate = Probe(probe.function, probe.module, probe.code_dir, event, probe.accept)
+        try:
+            run_probe(candidate, env, folder)
+            return candidate
+        except UnexpectedOutcome:
+            continue
+    fallback = Probe(
+        probe.function, probe.module, probe.code_dir, (probe.event, *probe.candidates)[-1], "status 4"
+    )
+    run_probe(fallback, env, folder)
+    return fallback
+
+
+class UnexpectedOutcome(RuntimeError):
+    """The first request did not give the answer a real first request gives."""
+
+
+def run_probe(
+    probe: Probe,
+    env: dict[str, str],
+    folder: Path,
+    *,
+    layer_dir: Path | None = None,
+    flags: tuple[str, ...] = (),
+) -> tuple[dict[str, Any], str]:
+    """Run one fresh interpreter; returns its result line and its stderr."""
+    spec = folder / f"{probe.function}.json"
+    spec.write_text(json.dumps({"module": probe.module, "event": probe.event}))
+    path = [str(probe.code_dir)] if probe.code_dir else []
+    path.append(str(layer_dir or ROOT / "layers"))
+    completed = subprocess.run(
+        [sys.executable, *flags, str(PROBE), str(spec)],
+        env={**env, "PYTHONPATH": os.pathsep.join(path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("COLDSTART_RESULT ")]
+    if completed.returncode != 0 or not lines:
+        raise RuntimeError(f"{probe.function} probe failed: {completed.stderr.strip()[-800:]}")
+    result: dict[str, Any] = json.loads(lines[-1].removeprefix("COLDSTART_RESULT "))
+    if not result["outcome"].startswith(probe.accept):
+        raise UnexpectedOutcome(
+            f"{probe.function}: first request gave {result['outcome']!r}, expected {probe.accept!r}"
+        )
+    return result, completed.stderr
+
+
+def medians(
+    items: list[Probe], env: dict[str, str], folder: Path, repeat: int = REPEAT, **kwargs: Any
+) -> dict[str, dict[str, float]]:
+    """Median import and total seconds per probe; rounds interleave the probes so that a busy
+    moment of the machine falls on all of them alike."""
+    samples: dict[str, list[dict[str, Any]]] = {p.function: [] for p in items}
+    for _ in range(repeat):
+        for probe in items:
+            samples[probe.function].append(run_probe(probe, env, folder, **kwargs)[0])
+    return {
+        name: {key: statistics.median(s[key] for s in runs) for key in ("import", "total")}
+        for name, runs in samples.items()
+    }
+
+
+def import_times(stderr: str, top: int = 8) -> list[tuple[str, float]]:
+    """Seconds spent importing each top-level package (the sum of its modules' own times) from
+    `-X importtime` output, slowest first: which libraries a cold start pays for."""
+    totals: dict[str, float] = {}
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        self_us, _, name = line.removeprefix("import time:").split("|", 2)
+        package = name.strip().split(".", 1)[0]
+        totals[package] = totals.get(package, 0.0) + int(self_us) / 1e6
+    return sorted(totals.items(), key=lambda item: -item[1])[:top]
+
+
+def run() -> list[Row]:
+    items, missing = probes()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="s2s-bench-cold-") as tmp, moto_server() as env:
+        folder = Path(tmp)
+        items = [calibrate(probe, env, folder) for probe in items]
+        run_probe(BASELINE, env, folder)
+        results = medians([BASELINE, *items], env, folder)
+        base = results["baseline"]["total"]
+        for probe in items:
+            total = results[probe.function]["total"]
+            rows.append(
+                Row(
+                    f"cold start {probe.function} (import + 1st request)",
+                    f"{format_seconds(total)} (import {format_seconds(results[probe.function]['import'])})",
+                    format_seconds(base),
+                    total / base,
+                    f"<= {RATIO_TARGET}",
+                    total / base <= RATIO_TARGET,
+                )
+            )
+        worst = max(items, key=lambda p: results[p.function]["total"])
+        _, stderr = run_probe(worst, env, folder, flags=("-X", "importtime"))
+        for name, seconds in import_times(stderr):
+            rows.append(
+                Row(f"  importtime {worst.function}: {name}", format_seconds(seconds), "", None, "info", None)
+            )
+    rows.extend(
+        Row(f"cold start {name}", "handler module not in this checkout", "", None, f"<= {RATIO_TARGET}", None)
+        for name in missing
+    )
+    return rows
