@@ -56,9 +56,12 @@ function pyStrip(text) {
 
 /** Build a checker from the rules document (the parsed naming-rules.json). */
 export function makeNaming(rules) {
+  // The API lists the types in this family order in its messages; the JSON's keys are sorted.
+  const order = ["ctf", "atf", "admissions", "generic"];
+  const families = Object.keys(rules.families).sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
   const fileTypes = new Map();
-  for (const [family, spec] of Object.entries(rules.families)) {
-    for (const type of spec.types) fileTypes.set(type, family);
+  for (const family of families) {
+    for (const type of rules.families[family].types) fileTypes.set(type, family);
   }
   const typeList = [...fileTypes.keys()];
   const school = full(rules.source_patterns.school);
