@@ -561,8 +561,8 @@ function renderReport(report, container) {
 /** A grouped bar chart (sent, received) drawn as SVG with attributes and classes only: the CSP
  * forbids inline styles. The table beside it carries the same numbers for screen readers. */
 function barChart(series, title) {
-  const barWidth = 14;
-  const gap = 10;
+  const barWidth = 18;
+  const gap = 28; // room for a label such as 2026-09 under each pair of bars
   const height = 160;
   const top = 10;
   const bottom = 40;

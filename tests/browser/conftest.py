@@ -24,7 +24,7 @@ import requests
 from portal_harness import LocalStack, StaticPortal, WatchedPage
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage
+    from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTAL = ROOT / "portal"
@@ -75,15 +75,7 @@ def new_page(browser: Browser) -> Iterator[Callable[[], WatchedPage]]:
         context = browser.new_context(accept_downloads=True, locale="en-GB", timezone_id="Europe/London")
         context.set_default_timeout(15000)
         contexts.append(context)
-        page = context.new_page()
-        result = WatchedPage(page)
-
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error":
-                result.console_errors.append(message.text)
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: result.page_errors.append(str(error)))
+        result = WatchedPage.watch(context.new_page())
         watched.append(result)
         return result
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import ConsoleMessage, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -28,6 +28,19 @@ class WatchedPage:
     @property
     def csp_violations(self) -> list[str]:
         return [text for text in self.console_errors if "Content Security Policy" in text]
+
+    @classmethod
+    def watch(cls, page: Page) -> WatchedPage:
+        """Start recording `page`'s console errors and uncaught exceptions."""
+        result = cls(page)
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                result.console_errors.append(message.text)
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: result.page_errors.append(str(error)))
+        return result
 
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

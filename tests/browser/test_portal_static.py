@@ -12,12 +12,16 @@ import hashlib
 import json
 import random
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from portal_harness import StaticPortal, WatchedPage, fake_token, school_token_claims
 from s2s.errors import Forbidden, NamingError
 from s2s.naming import check_upload_name, parse_filename
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -267,3 +271,18 @@ def test_a_callback_with_a_wrong_state_is_refused_and_the_code_leaves_the_addres
     page.get_by_role("heading", name="Sign-in did not work").wait_for()
     assert page.url == static_portal.url + "/callback"
     assert page.evaluate("sessionStorage.getItem('s2s.token')") is None
+
+
+def test_the_console_watch_catches_a_csp_violation(browser: Browser, static_portal: StaticPortal) -> None:
+    # The CSP assertions of every other test rely on this: an inline style is refused and logged.
+    context = browser.new_context()
+    try:
+        watched = WatchedPage.watch(context.new_page())
+        watched.page.goto(static_portal.url + "/")
+        watched.page.get_by_role("button", name="Sign in").wait_for()
+        assert watched.csp_violations == []
+        watched.page.evaluate("document.body.setAttribute('style', 'color: red')")
+        watched.page.wait_for_timeout(200)
+        assert watched.csp_violations, watched.console_errors
+    finally:
+        context.close()
