@@ -3,8 +3,6 @@ into one exception, uploads to the presigned form and downloads with progress ba
 
 Never logs or prints presigned URLs or tokens: they are secrets for as long as they are valid."""
 
-# ruff: noqa: PLC0415 - heavy and optional imports are deferred to first use (STYLE.md, start-up cost)
-
 from __future__ import annotations
 
 import hashlib
@@ -77,13 +75,9 @@ class S2SClient:
         import requests
 
         try:
-            response = self.session.request(
-                method, self.api + path, json=json_body, params=params, timeout=TIMEOUT
-            )
+            response = self.session.request(method, self.api + path, json=json_body, params=params, timeout=TIMEOUT)
         except requests.ConnectionError:
-            raise CannotConnect(
-                f"cannot connect to {self.api}: is the service running (s2s local serve)?"
-            ) from None
+            raise CannotConnect(f"cannot connect to {self.api}: is the service running (s2s local serve)?") from None
         except requests.Timeout:
             raise CannotConnect(f"{self.api} did not answer within {TIMEOUT} seconds") from None
         if text and response.ok:
@@ -115,8 +109,7 @@ class S2SClient:
             raise ServiceRefused(
                 response.status_code,
                 "upload_failed",
-                f"the file store refused the upload (HTTP {response.status_code}); ask for a new "
-                "upload with s2s send",
+                f"the file store refused the upload (HTTP {response.status_code}); ask for a new upload with s2s send",
             )
 
     def download(self, transfer_id: str, directory: Path, expected_sha256: str | None, filename: str) -> Path:
@@ -208,9 +201,7 @@ class MultipartBody:
 def _decode(response: requests.Response) -> Any:
     if response.status_code == 204 or not response.content:
         if response.status_code >= 400:
-            raise ServiceRefused(
-                response.status_code, f"http_{response.status_code}", response.reason or "error"
-            )
+            raise ServiceRefused(response.status_code, f"http_{response.status_code}", response.reason or "error")
         return None
     try:
         body = response.json()
@@ -225,14 +216,8 @@ def _decode(response: requests.Response) -> Any:
                 body.get("suggestion") or _detail_suggestion(body),
             )
         if isinstance(body, dict) and "message" in body:
-            code = {401: "unauthorized", 404: "not_found"}.get(
-                response.status_code, f"http_{response.status_code}"
-            )
-            hint = (
-                "get a fresh token (s2s local token ...) and set S2S_TOKEN"
-                if response.status_code == 401
-                else None
-            )
+            code = {401: "unauthorized", 404: "not_found"}.get(response.status_code, f"http_{response.status_code}")
+            hint = "get a fresh token (s2s local token ...) and set S2S_TOKEN" if response.status_code == 401 else None
             raise ServiceRefused(response.status_code, code, str(body["message"]), hint)
         raise ServiceRefused(response.status_code, f"http_{response.status_code}", response.reason or "error")
     if body is None:

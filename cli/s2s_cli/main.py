@@ -4,8 +4,6 @@ scripts (pack, send, inbox, outbox, show, download, remove, report, lost-pupils,
 Errors are one readable line on stderr. Exit codes: 0 done, 1 the service refused (code, message
 and a suggestion), 2 usage (or a port in use for `local serve`), 3 cannot connect."""
 
-# ruff: noqa: PLC0415 - heavy and optional imports are deferred to first use (STYLE.md, start-up cost)
-
 from __future__ import annotations
 
 import argparse
@@ -113,9 +111,7 @@ def _learner_args(parser: argparse.ArgumentParser, *, required: bool) -> None:
     parser.add_argument("--given-name", required=required)
     parser.add_argument("--family-name", required=required)
     parser.add_argument("--dob", required=required, metavar="YYYY-MM-DD")
-    parser.add_argument(
-        "--gender", type=int, required=required, help="0 not known, 1 male, 2 female, 9 not specified"
-    )
+    parser.add_argument("--gender", type=int, required=required, help="0 not known, 1 male, 2 female, 9 not specified")
     parser.add_argument("--postcode", required=required)
     parser.add_argument("--previous-family-name")
 
@@ -147,9 +143,7 @@ def _client(args: argparse.Namespace) -> S2SClient:
     if not args.api:
         raise UsageError("no API URL: pass --api URL or set S2S_API")
     if not args.token:
-        raise UsageError(
-            "no token: pass --token or set S2S_TOKEN (locally: s2s local token --school LAESTAB)"
-        )
+        raise UsageError("no token: pass --token or set S2S_TOKEN (locally: s2s local token --school LAESTAB)")
     return S2SClient(args.api, args.token, show_progress=not args.no_progress and sys.stderr.isatty())
 
 
@@ -201,11 +195,7 @@ def _send(args: argparse.Namespace) -> int:
             )
         time.sleep(0.5)
     if detail["status"] == "rejected":
-        print(
-            f"{transfer_id} rejected: {detail.get('reason')}: {detail.get('reason_message') or ''}".rstrip(
-                ": "
-            )
-        )
+        print(f"{transfer_id} rejected: {detail.get('reason')}: {detail.get('reason_message') or ''}".rstrip(": "))
         return 1
     print(f"{transfer_id} {detail['status']}")
     return 0
@@ -310,9 +300,7 @@ def _report(args: argparse.Namespace) -> int:
     }
     client = _client(args)
     if args.csv:
-        print(
-            client.request("GET", "/reports/transfers", params={**params, "format": "csv"}, text=True), end=""
-        )
+        print(client.request("GET", "/reports/transfers", params={**params, "format": "csv"}, text=True), end="")
         return 0
     report = client.request("GET", "/reports/transfers", params=params)
     rows = report.get("rows", [])

@@ -4,8 +4,6 @@ the protocol asks for (`<STEM>.zip` holding `<STEM>.XML`).
 The header check catches the costly mistake early: a file named for one school that holds
 another school's pupils. XML is parsed with defusedxml (no entity expansion, no external DTDs)."""
 
-# ruff: noqa: PLC0415 - heavy and optional imports are deferred to first use (STYLE.md, start-up cost)
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,8 +43,7 @@ def read_header(path: Path) -> CtfHeader:
                     root = name
                     if root not in ("CTfile", "ATfile"):
                         raise PackError(
-                            f"{path.name} is not a CTF or ATF: its root element is {root}, "
-                            "not CTfile or ATfile"
+                            f"{path.name} is not a CTF or ATF: its root element is {root}, not CTfile or ATfile"
                         )
                 stack.append(name)
                 continue
@@ -80,9 +77,7 @@ def check_header(path: Path) -> str:
     except NamingError as exc:
         raise PackError(f"{exc.code}: {exc.message}") from None
     if parsed.file_type not in ("CTF", "ATF"):
-        raise PackError(
-            f"{path.name} is a {parsed.file_type} file; s2s pack checks and packs CTF and ATF files"
-        )
+        raise PackError(f"{path.name} is a {parsed.file_type} file; s2s pack checks and packs CTF and ATF files")
     header = read_header(path)
     expected_root = "CTfile" if parsed.file_type == "CTF" else "ATfile"
     if header.root != expected_root:
@@ -109,9 +104,7 @@ def pack(path: Path, password: bytes, out_dir: Path | None = None) -> Path:
     stem = check_header(path)
     target = (out_dir or path.parent) / f"{stem}.zip"
     partial = target.with_name(target.name + ".part")
-    with pyzipper.AESZipFile(
-        partial, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
-    ) as archive:
+    with pyzipper.AESZipFile(partial, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as archive:
         archive.setpassword(password)
         archive.setencryption(pyzipper.WZ_AES, nbits=256)
         archive.write(path, arcname=f"{stem}.XML")

@@ -5,8 +5,6 @@ code with PKCE) so the portal uses the same flow locally as with DfE Sign-in.
 
 Nothing here is for production: the key sits on disk and anyone on the machine can mint tokens."""
 
-# ruff: noqa: PLC0415 - heavy and optional imports are deferred to first use (STYLE.md, start-up cost)
-
 from __future__ import annotations
 
 import base64
@@ -60,9 +58,7 @@ def load_or_create_key(data_dir: Path) -> RSAPrivateKey:
         return key
     data_dir.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     tmp = path.with_suffix(".tmp")
     tmp.touch(mode=0o600)
     tmp.write_bytes(pem)
@@ -257,9 +253,7 @@ class DevSignIn:
         if grant is None:
             raise SignInError("invalid_grant", "the code is unknown, used or expired")
         if form.get("redirect_uri") != grant.redirect_uri or form.get("client_id") != grant.client_id:
-            raise SignInError(
-                "invalid_grant", "redirect_uri or client_id differ from the authorization request"
-            )
+            raise SignInError("invalid_grant", "redirect_uri or client_id differ from the authorization request")
         verifier = form.get("code_verifier", "")
         if not verifier or not secrets.compare_digest(s256(verifier), grant.code_challenge):
             raise SignInError("invalid_grant", "the code_verifier does not match the code_challenge")

@@ -2,8 +2,6 @@
 message once as an `.eml` file under the mail folder and prints one line (to, subject) per email.
 No body on the console: the emails carry portal links only, but the console is for people."""
 
-# ruff: noqa: PLC0415 - heavy and optional imports are deferred to first use (STYLE.md, start-up cost)
-
 from __future__ import annotations
 
 import re
@@ -67,7 +65,5 @@ class MailFolder:
 def _recipients(message: Any) -> list[str]:
     destinations = message.destinations
     if isinstance(destinations, dict):
-        return [
-            a for key in ("ToAddresses", "CcAddresses", "BccAddresses") for a in destinations.get(key, [])
-        ]
+        return [a for key in ("ToAddresses", "CcAddresses", "BccAddresses") for a in destinations.get(key, [])]
     return list(destinations or [])

@@ -20,7 +20,7 @@ from typing import Any
 
 from s2s_cli.local.functions import Handler
 
-log = logging.getLogger("s2s.local")
+log = logging.getLogger("s2s_cli.local")
 
 
 @dataclass
@@ -95,9 +95,9 @@ class QueuePoller(Stoppable):
         self.batch_size = min(batch_size, 10)
         self.after_batch = after_batch
         self.region = region
-        self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -130,14 +130,11 @@ class QueuePoller(Stoppable):
             self.sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(done[start : start + 10])
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
                 ],
             )
         if failed:
-            log.warning(
-                "%s: %d of %d messages failed and will be retried", self.function, len(failed), len(messages)
-            )
+            log.warning("%s: %d of %d messages failed and will be retried", self.function, len(failed), len(messages))
         if self.after_batch:
             self.after_batch()
         return len(messages)

@@ -6,8 +6,6 @@ routes, checks bearer tokens as the JWT authorizer does, and invokes the same ha
 with the HTTP API payload 2.0. Pollers play Lambda's SQS integration and EventBridge; sent emails
 land as `.eml` files; the portal is served on its own port."""
 
-# ruff: noqa: PLC0415 - heavy and optional imports are deferred to first use (STYLE.md, start-up cost)
-
 from __future__ import annotations
 
 import base64
@@ -31,7 +29,7 @@ from s2s_cli.local import auth
 from s2s_cli.local.functions import Handler, load_handler
 from s2s_cli.local.template import Route, http_routes, queue_consumers, schedules
 
-log = logging.getLogger("s2s.local")
+log = logging.getLogger("s2s_cli.local")
 
 REGION = "eu-west-2"
 MAX_BODY_BYTES = 1024 * 1024
@@ -188,9 +186,7 @@ class LocalStack:
             raise PortInUse(f"cannot listen on {host}:{self.options.port} ({exc.strerror})") from None
         self.api_server.daemon_threads = True
         try:
-            self.portal_server = make_portal_server(
-                host, self.options.portal_port, lambda: self.portal_config
-            )
+            self.portal_server = make_portal_server(host, self.options.portal_port, lambda: self.portal_config)
         except OSError as exc:
             self.api_server.server_close()
             raise PortInUse(f"cannot listen on {host}:{self.options.portal_port} ({exc.strerror})") from None
@@ -312,9 +308,7 @@ class LocalStack:
     def invoke_route(self, route: Route, event: dict[str, Any]) -> dict[str, Any]:
         from s2s_cli.local.plumbing import LambdaContext
 
-        result = self._invoker(route.function, route.code_uri, route.handler)(
-            event, LambdaContext(route.function)
-        )
+        result = self._invoker(route.function, route.code_uri, route.handler)(event, LambdaContext(route.function))
         return result if isinstance(result, dict) else {"statusCode": 200, "body": json.dumps(result)}
 
     def stop(self) -> None:
@@ -380,9 +374,7 @@ def _api_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(body)
 
         def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            self._reply(
-                status, json.dumps(body).encode(), {"Content-Type": "application/json", **(headers or {})}
-            )
+            self._reply(status, json.dumps(body).encode(), {"Content-Type": "application/json", **(headers or {})})
 
         # -- verbs
         def do_OPTIONS(self) -> None:
