@@ -53,3 +53,25 @@ def queue_depth(aws: Any, logical: str) -> int:
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
     return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def as_lambda_would(handler: Any) -> Any:
+    """Invoke an SQS handler the way the Lambda event source mapping sees it: a handler that
+    raises (Powertools raises when every record of a batch failed) fails every message of the
+    batch, which all become visible again."""
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            return handler(event, context)  # type: ignore[no-any-return]
+        except BatchProcessingError:
+            return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+    return invoke
+
+
+def deliver_landing(aws: Any) -> list[str]:
+    """flows.drain_landing, with a wholly failed batch counted as failed messages."""
+    from flows import drain, landing_handler
+
+    return drain(aws.queue_urls["LandingQueue"], as_lambda_would(landing_handler()))  # type: ignore[no-any-return]

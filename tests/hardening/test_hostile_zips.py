@@ -62,9 +62,7 @@ def ratio_bomb() -> bytes:
 
 
 def declared_total_bomb() -> bytes:
-    data = make_aes_zip(
-        {"a.bin": os.urandom(4000), "b.bin": os.urandom(4000)}, compression=zipfile.ZIP_STORED
-    )
+    data = make_aes_zip({"a.bin": os.urandom(4000), "b.bin": os.urandom(4000)}, compression=zipfile.ZIP_STORED)
     body, records, comment = read_central_directory(data)
     # Each entry declares 600 MiB from ~4 KB (a ratio the per-entry check alone would also
     # catch); together they declare more than the 1 GiB total.
@@ -131,9 +129,7 @@ def zip64_sentinel_without_extra() -> bytes:
 def shifted_self_extractor() -> bytes:
     body, records, comment = read_central_directory(make_aes_zip(TWO))
     prefix = b"MZ" + bytes(998)
-    return rebuild(
-        prefix + body, [replace(r, offset=r.offset + len(prefix)) for r in records], comment=comment
-    )
+    return rebuild(prefix + body, [replace(r, offset=r.offset + len(prefix)) for r in records], comment=comment)
 
 
 def nul_in_name() -> bytes:
@@ -237,9 +233,7 @@ CASES: list[Case] = [
     # entry names
     (
         "symlink",
-        lambda: build_zip(
-            [Entry("a.txt", b"x" * 10), Entry("link", b"/etc/passwd", mode=stat.S_IFLNK | 0o777)]
-        ),
+        lambda: build_zip([Entry("a.txt", b"x" * 10), Entry("link", b"/etc/passwd", mode=stat.S_IFLNK | 0o777)]),
         "bad_entry_name",
         GENERIC,
     ),
@@ -269,9 +263,7 @@ def _detail(claims: dict[str, Any], transfer_id: str) -> dict[str, Any]:
     return reply.body  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize(
-    ("data_factory", "reason", "filename"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
+@pytest.mark.parametrize(("data_factory", "reason", "filename"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_hostile_zip_is_rejected_and_nothing_is_stored(
     aws: Any, data_factory: Callable[[], bytes], reason: str, filename: str
 ) -> None:
@@ -292,9 +284,7 @@ def test_hostile_zip_is_rejected_and_nothing_is_stored(
     assert detail["reason_message"]
     assert bucket_keys(aws) == []
     events = queued_events(aws)
-    assert [(e["type"], e["transfer_id"], e["reason"]) for e in events] == [
-        ("transfer.rejected", transfer_id, reason)
-    ]
+    assert [(e["type"], e["transfer_id"], e["reason"]) for e in events] == [("transfer.rejected", transfer_id, reason)]
     assert events[0]["recipients"] == [SENDER]
 
 
