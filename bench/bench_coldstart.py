@@ -191,9 +191,7 @@ def _http_candidates(routes: list[Any]) -> list[dict[str, Any]]:
     ]
     route = routes[0]
     params = {name.strip("{}+"): "1" for name in route.path.split("/") if name.startswith("{")}
-    events.append(
-        http_event(route.method, route.path, claims=everyone[0], body={}, path_params=params or None)
-    )
+    events.append(http_event(route.method, route.path, claims=everyone[0], body={}, path_params=params or None))
     return events
 
 
@@ -236,21 +234,19 @@ def probes() -> tuple[list[Probe], list[str]]:
 BASELINE = Probe("baseline", None, None, {}, "baseline")
 
 
-def calibrate(probe: Probe, env: dict[str, str], folder: Path) -> Probe:
+def calibrate(probe: Probe, env: dict[str, str], folder: Path, **kwargs: Any) -> Probe:
     """The probe with the first candidate event that succeeds (2xx), else the last candidate
     (a validation refusal, 4xx). The run also warms the OS file cache, as a deployed package is
     on local disk."""
     for event in (probe.event, *probe.candidates):
         candidate = Probe(probe.function, probe.module, probe.code_dir, event, probe.accept)
         try:
-            run_probe(candidate, env, folder)
+            run_probe(candidate, env, folder, **kwargs)
             return candidate
         except UnexpectedOutcome:
             continue
-    fallback = Probe(
-        probe.function, probe.module, probe.code_dir, (probe.event, *probe.candidates)[-1], "status 4"
-    )
-    run_probe(fallback, env, folder)
+    fallback = Probe(probe.function, probe.module, probe.code_dir, (probe.event, *probe.candidates)[-1], "status 4")
+    run_probe(fallback, env, folder, **kwargs)
     return fallback
 
 
@@ -342,9 +338,7 @@ def run() -> list[Row]:
         worst = max(items, key=lambda p: results[p.function]["total"])
         _, stderr = run_probe(worst, env, folder, flags=("-X", "importtime"))
         for name, seconds in import_times(stderr):
-            rows.append(
-                Row(f"  importtime {worst.function}: {name}", format_seconds(seconds), "", None, "info", None)
-            )
+            rows.append(Row(f"  importtime {worst.function}: {name}", format_seconds(seconds), "", None, "info", None))
     rows.extend(
         Row(f"cold start {name}", "handler module not in this checkout", "", None, f"<= {RATIO_TARGET}", None)
         for name in missing
