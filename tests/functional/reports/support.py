@@ -24,8 +24,7 @@ def _zip(stem: str, encrypted: bool) -> bytes:
     return make_aes_zip(entries) if encrypted else make_plain_zip(entries)
 
 
-def send_file(aws: Any, claims: dict[str, Any], stem: str, *, encrypted: bool = True,
-              pupil: str | None = None) -> str:
+def send_file(aws: Any, claims: dict[str, Any], stem: str, *, encrypted: bool = True, pupil: str | None = None) -> str:
     """Upload `<stem>.zip` through the API and run the landing check; returns the transfer id."""
     data = _zip(stem, encrypted)
     extra = {"upn": pupil} if pupil else {}
@@ -77,5 +76,11 @@ def search(claims: dict[str, Any], pupil: str) -> Reply:
 
 
 def claim(claims: dict[str, Any], transfer_id: str, destination: str) -> Reply:
-    return call(lpd_handler(), "POST", "/lost-pupils/{id}/claim", claims=claims, path_params={"id": transfer_id},
-                body={"destination": destination})
+    return call(
+        lpd_handler(),
+        "POST",
+        "/lost-pupils/{id}/claim",
+        claims=claims,
+        path_params={"id": transfer_id},
+        body={"destination": destination},
+    )

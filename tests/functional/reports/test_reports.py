@@ -42,20 +42,24 @@ def _year() -> dict[str, str]:
 # ---------------------------------------------------------------------------- who may see what
 
 
-@pytest.mark.parametrize(("claims", "query", "status", "error"), [
-    (school_claims("8231001"), {}, 403, "forbidden_role"),
-    (la_claims("823"), {"la": "330"}, 403, "not_your_la"),
-    (la_claims("823"), {"la": "82"}, 422, "validation_error"),
-    (dfe_claims(), {"la": "999"}, 422, "unknown_la"),
-    (dfe_claims(), {"group_by": "school"}, 422, "validation_error"),
-    (la_claims("823"), {"from": "2026-05-01", "to": "2026-04-30"}, 422, "validation_error"),
-    (la_claims("823"), {"from": "2023-01-01", "to": "2026-01-01"}, 422, "validation_error"),
-    (la_claims("823"), {"from": "2026-02-30"}, 422, "validation_error"),
-    (la_claims("823"), {"group_by": "week"}, 422, "validation_error"),
-    (la_claims("823"), {"format": "xlsx"}, 422, "validation_error"),
-])
-def test_transfers_report_refusals(aws: Any, claims: dict[str, Any], query: dict[str, str], status: int,
-                                   error: str) -> None:
+@pytest.mark.parametrize(
+    ("claims", "query", "status", "error"),
+    [
+        (school_claims("8231001"), {}, 403, "forbidden_role"),
+        (la_claims("823"), {"la": "330"}, 403, "not_your_la"),
+        (la_claims("823"), {"la": "82"}, 422, "validation_error"),
+        (dfe_claims(), {"la": "999"}, 422, "unknown_la"),
+        (dfe_claims(), {"group_by": "school"}, 422, "validation_error"),
+        (la_claims("823"), {"from": "2026-05-01", "to": "2026-04-30"}, 422, "validation_error"),
+        (la_claims("823"), {"from": "2023-01-01", "to": "2026-01-01"}, 422, "validation_error"),
+        (la_claims("823"), {"from": "2026-02-30"}, 422, "validation_error"),
+        (la_claims("823"), {"group_by": "week"}, 422, "validation_error"),
+        (la_claims("823"), {"format": "xlsx"}, 422, "validation_error"),
+    ],
+)
+def test_transfers_report_refusals(
+    aws: Any, claims: dict[str, Any], query: dict[str, str], status: int, error: str
+) -> None:
     reply = transfers_report(claims, **query)
     assert (reply.status, reply.error) == (status, error), reply.body
 
@@ -70,8 +74,15 @@ def test_la_report_defaults_to_its_own_la_and_counts_its_schools(activity: dict[
     reply = transfers_report(la_claims("823"), **_year())
     assert reply.status == 200, reply.body
     assert reply.body["scope"] == "823" and reply.body["group_by"] == "month"
-    assert reply.body["totals"] == {"sent": 3, "received": 2, "downloaded": 1, "not_downloaded": 1,
-                                    "rejected": 1, "expired": 0, "lost_pupils": 0}
+    assert reply.body["totals"] == {
+        "sent": 3,
+        "received": 2,
+        "downloaded": 1,
+        "not_downloaded": 1,
+        "rejected": 1,
+        "expired": 0,
+        "lost_pupils": 0,
+    }
     # One row per month of the range, activity or not.
     assert len(reply.body["rows"]) == clock.now().month
     assert sum(r["sent"] for r in reply.body["rows"][:-1]) == 0
@@ -83,8 +94,15 @@ def test_dfe_sees_any_la_and_the_country(activity: dict[str, str]) -> None:
     assert la_330.status == national.status == 200
     assert la_330.body["totals"]["received"] == 1 and la_330.body["totals"]["sent"] == 0
     assert national.body["scope"] == "national"
-    assert national.body["totals"] == {"sent": 3, "received": 3, "downloaded": 1, "not_downloaded": 2,
-                                       "rejected": 1, "expired": 0, "lost_pupils": 0}
+    assert national.body["totals"] == {
+        "sent": 3,
+        "received": 3,
+        "downloaded": 1,
+        "not_downloaded": 2,
+        "rejected": 1,
+        "expired": 0,
+        "lost_pupils": 0,
+    }
 
 
 def test_by_school_sums_each_school_with_its_name(activity: dict[str, str]) -> None:
@@ -94,18 +112,33 @@ def test_by_school_sums_each_school_with_its_name(activity: dict[str, str]) -> N
     assert list(rows) == ["8231001", "8231002"]
     assert rows["8231001"]["school_name"] == "School 8231001"
     assert {m: rows["8231001"][m] for m in METRICS} == {
-        "sent": 2, "received": 1, "downloaded": 0, "not_downloaded": 1, "rejected": 1, "expired": 0,
-        "lost_pupils": 0}
+        "sent": 2,
+        "received": 1,
+        "downloaded": 0,
+        "not_downloaded": 1,
+        "rejected": 1,
+        "expired": 0,
+        "lost_pupils": 0,
+    }
     assert {m: rows["8231002"][m] for m in METRICS} == {
-        "sent": 1, "received": 1, "downloaded": 1, "not_downloaded": 0, "rejected": 0, "expired": 0,
-        "lost_pupils": 0}
+        "sent": 1,
+        "received": 1,
+        "downloaded": 1,
+        "not_downloaded": 0,
+        "rejected": 0,
+        "expired": 0,
+        "lost_pupils": 0,
+    }
 
 
 def test_a_range_before_the_activity_is_all_zero(activity: dict[str, str]) -> None:
     today = clock.now().date()
     before = today - timedelta(days=1)
-    reply = transfers_report(la_claims("823"), **{"from": (today - timedelta(days=40)).isoformat(),
-                                                  "to": before.isoformat()}, group_by="school")
+    reply = transfers_report(
+        la_claims("823"),
+        **{"from": (today - timedelta(days=40)).isoformat(), "to": before.isoformat()},
+        group_by="school",
+    )
     assert reply.status == 200
     assert reply.body["rows"] == [] and set(reply.body["totals"].values()) == {0}
 
@@ -122,7 +155,8 @@ def test_csv_parses_back_to_the_json_report(activity: dict[str, str], group_by: 
     assert as_csv.headers["content-type"] == "text/csv; charset=utf-8"
     grouping = "-schools" if group_by == "school" else ""
     assert as_csv.headers["content-disposition"] == (
-        f'attachment; filename="s2s-transfers-823{grouping}-{query["from"]}-{query["to"]}.csv"')
+        f'attachment; filename="s2s-transfers-823{grouping}-{query["from"]}-{query["to"]}.csv"'
+    )
     rows = list(csv.DictReader(io.StringIO(as_csv.body)))
     keys = ["month", "period_from", "period_to"] if group_by == "month" else ["school", "school_name"]
     assert list(rows[0].keys()) == [*keys, *METRICS]
@@ -133,7 +167,7 @@ def test_csv_parses_back_to_the_json_report(activity: dict[str, str], group_by: 
 
 
 def test_csv_school_names_cannot_start_a_formula(aws: Any) -> None:
-    hostile = school_claims("8231003", name="=HYPERLINK(\"http://x\")")
+    hostile = school_claims("8231003", name='=HYPERLINK("http://x")')
     send_file(aws, hostile, "8231003_CTF_8231001_001")
     reply = transfers_report(la_claims("823"), group_by="school", format="csv", **_year())
     rows = {r["school"]: r for r in csv.DictReader(io.StringIO(reply.body))}
@@ -158,9 +192,17 @@ def test_undownloaded_lists_the_las_waiting_files_oldest_first_with_names_and_si
     items = reply.body["items"]
     assert [i["transfer_id"] for i in items] == [first, to_la]
     assert items[0] | {"available_at": None, "expires_at": None} == {
-        "transfer_id": first, "filename": "8231001_CTF_8231002_001.zip", "recipient": "8231002",
-        "recipient_name": "School 8231002", "sender": "8231001", "sender_name": "School 8231001", "available_at": None,
-        "age_days": 3, "expires_at": None, "no_subscribers": False}
+        "transfer_id": first,
+        "filename": "8231001_CTF_8231002_001.zip",
+        "recipient": "8231002",
+        "recipient_name": "School 8231002",
+        "sender": "8231001",
+        "sender_name": "School 8231001",
+        "available_at": None,
+        "age_days": 3,
+        "expires_at": None,
+        "no_subscribers": False,
+    }
     assert items[1]["recipient"] == "823LLLL" and items[1]["no_subscribers"] is True
     assert items[1]["age_days"] == 0
     assert reply.body["next_cursor"] is None
@@ -196,15 +238,19 @@ def test_undownloaded_enforces_expiry_at_read(aws: Any) -> None:
     assert reply.status == 200 and reply.body["items"] == []
 
 
-@pytest.mark.parametrize(("claims", "query", "status", "error"), [
-    (school_claims("8231001"), {}, 403, "forbidden_role"),
-    (la_claims("823"), {"la": "330"}, 403, "not_your_la"),
-    (dfe_claims(), {}, 422, "validation_error"),
-    (la_claims("823"), {"older_than_days": "-1"}, 422, "validation_error"),
-    (la_claims("823"), {"cursor": "not-a-cursor"}, 422, "validation_error"),
-])
-def test_undownloaded_refusals(aws: Any, claims: dict[str, Any], query: dict[str, str], status: int,
-                               error: str) -> None:
+@pytest.mark.parametrize(
+    ("claims", "query", "status", "error"),
+    [
+        (school_claims("8231001"), {}, 403, "forbidden_role"),
+        (la_claims("823"), {"la": "330"}, 403, "not_your_la"),
+        (dfe_claims(), {}, 422, "validation_error"),
+        (la_claims("823"), {"older_than_days": "-1"}, 422, "validation_error"),
+        (la_claims("823"), {"cursor": "not-a-cursor"}, 422, "validation_error"),
+    ],
+)
+def test_undownloaded_refusals(
+    aws: Any, claims: dict[str, Any], query: dict[str, str], status: int, error: str
+) -> None:
     reply = undownloaded(claims, **query)
     assert (reply.status, reply.error) == (status, error), reply.body
 

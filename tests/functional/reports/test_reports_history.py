@@ -77,8 +77,11 @@ class History:
 
     def upload(self, sender_i: int, dest_i: int, encrypted: bool) -> None:
         sender = SENDERS[sender_i % len(SENDERS)]
-        choices = [d for d in DESTINATIONS if d != sender and not (kind_of(sender) == "la" and d[:3] == sender[:3]
-                                                                    and not d.isdigit())]
+        choices = [
+            d
+            for d in DESTINATIONS
+            if d != sender and not (kind_of(sender) == "la" and d[:3] == sender[:3] and not d.isdigit())
+        ]
         dest = choices[dest_i % len(choices)]
         self.sequence += 1
         stem = f"{sender}_CTF_{dest}_{self.sequence:03d}"
@@ -123,7 +126,8 @@ class History:
 
     def _removal(self, actor: str, f: ModelTransfer) -> str | None:
         recipient_side = actor == f.recipient or (
-            kind_of(actor) == "la" and f.recipient is not None and f.recipient[:3] == actor[:3])
+            kind_of(actor) == "la" and f.recipient is not None and f.recipient[:3] == actor[:3]
+        )
         if recipient_side and not (f.lpd and f.recipient is None):
             return "removed"
         if actor == f.source:
@@ -191,7 +195,8 @@ class History:
                 return
             month = day.strftime("%Y-%m")
             for key in ((org[:3], month), ("national", month)) + (
-                    ((f"S{org[:3]}", org),) if kind_of(org) == "school" else ()):
+                ((f"S{org[:3]}", org),) if kind_of(org) == "school" else ()
+            ):
                 out[(*key, metric)] = out.get((*key, metric), 0) + 1
 
         for f in self.files:
@@ -254,8 +259,9 @@ operation = st.one_of(
 )
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(ops=st.lists(operation, min_size=3, max_size=12), split=st.floats(min_value=0.0, max_value=1.0))
 def test_reports_equal_a_recount_of_the_history(aws: Any, ops: list[tuple[Any, ...]], split: float) -> None:
     # Given an empty service at a fixed moment
