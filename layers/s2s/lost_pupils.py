@@ -87,9 +87,7 @@ def _claimable(principal: Principal, t: Transfer | None) -> Transfer:
     if status in TERMINAL and status != "rejected":
         raise Gone(f"This file is no longer available: it was {status}.", code=status)
     if status not in LIVE:
-        raise Conflict(
-            f"This file cannot be claimed: it is {status.replace('_', ' ')}.", code="not_available"
-        )
+        raise Conflict(f"This file cannot be claimed: it is {status.replace('_', ' ')}.", code="not_available")
     return t
 
 
@@ -135,7 +133,11 @@ def claim(principal: Principal, origin: dict[str, str], transfer_id: str, destin
     except TransitionConflict as exc:
         # Someone changed it first (another LA's claim, the sender's withdrawal, the sweep): say
         # what it is now; if it still looks claimable, the caller may simply try again.
-        _claimable(principal, store.get_transfer(transfer_id))
+        now = store.get_transfer(transfer_id)
+        if now is not None and now.claimed_from is not None:
+            # The loser of a race saw the file a moment ago, so saying it was claimed leaks nothing.
+            raise Conflict("Another local authority claimed this file first.", code="already_claimed") from exc
+        _claimable(principal, now)
         raise Conflict("The file changed while we were claiming it. Try again.", code="conflict") from exc
     events.try_publish(event)
     logger.info(
