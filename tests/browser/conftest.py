@@ -67,7 +67,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def new_page(browser: Browser) -> Iterator[Callable[[], WatchedPage]]:
     """Fresh browser contexts (separate session storage, so separate sign-ins) on demand. At the
-    end, no page may have logged a CSP violation or an uncaught JavaScript error."""
+    end, no page may have logged a CSP violation or an uncaught JavaScript error, or requested a
+    URL with a token in it."""
     contexts = []
     watched: list[WatchedPage] = []
 
@@ -84,6 +85,8 @@ def new_page(browser: Browser) -> Iterator[Callable[[], WatchedPage]]:
         context.close()
     violations = [v for w in watched for v in w.csp_violations]
     errors = [e for w in watched for e in w.page_errors]
+    token_urls = [u for w in watched for u in w.token_urls]
+    assert not token_urls, f"a token was put in a URL: {[u.split('?')[0] for u in token_urls]}"
     assert not violations, f"CSP violations in the console: {violations}"
     assert not errors, f"uncaught JavaScript errors: {errors}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Page
 
 ROOT = Path(__file__).resolve().parents[2]
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
@@ -24,6 +26,7 @@ class WatchedPage:
     page: Page
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    request_urls: list[str] = field(default_factory=list)
 
     @property
     def csp_violations(self) -> list[str]:
@@ -40,7 +43,15 @@ class WatchedPage:
 
         page.on("console", on_console)
         page.on("pageerror", lambda error: result.page_errors.append(str(error)))
+        page.on("request", lambda request: result.request_urls.append(request.url))
         return result
+
+    @property
+    def token_urls(self) -> list[str]:
+        """Requests whose URL carries a JWT (two dot-joined base64url parts, the first starting
+        with eyJ, base64url of '{"'): tokens belong in the Authorization header and session
+        storage only."""
+        return [url for url in self.request_urls if JWT.search(url)]
 
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
