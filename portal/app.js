@@ -89,8 +89,13 @@ function page(title, ...content) {
   document.title = `${title} - Send files school to school`;
   const heading = h("h1", { class: "heading-l", tabindex: "-1" }, title);
   replace(main, heading, ...content);
-  heading.focus();
+  // After an in-app navigation, move focus to the new heading so screen readers announce it; on
+  // the first load leave it alone, so that Tab reaches the skip link first.
+  if (rendered) heading.focus();
+  rendered = true;
 }
+
+let rendered = false;
 
 function showError(error) {
   if (error instanceof ApiError && error.status === 401) return signInPage(location.pathname);

@@ -17,7 +17,7 @@ import pytest
 import requests
 from playwright.sync_api import Locator, Page
 from portal_harness import LocalStack, WatchedPage
-from zipfactory import make_aes_zip
+from zipfactory import make_aes_zip, make_plain_zip
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -261,3 +261,40 @@ def test_dfe_sees_reports_only(new_page: Callable[[], WatchedPage], local_stack:
     report_table(dfe.page)
     assert dfe.page.url == local_stack.portal + "/reports"
     dfe.screenshot("dfe-report")
+
+
+def test_an_unencrypted_zip_is_rejected_and_the_page_says_why(
+    new_page: Callable[[], WatchedPage], local_stack: LocalStack, tmp_path: Path
+) -> None:
+    # Given school A picks a correctly named zip that is not encrypted
+    name = f"{SCHOOL_A}_CTF_{SCHOOL_B}_004.zip"
+    path = tmp_path / name
+    path.write_bytes(make_plain_zip({name.removesuffix(".zip") + ".XML": b"<CTfile/>"}))
+    a = new_page()
+    sign_in(a.page, local_stack, "school", SCHOOL_A)
+    # When it sends it
+    a.page.goto(local_stack.portal + "/upload")
+    a.page.get_by_label("File to send").set_input_files(str(path))
+    a.page.get_by_role("button", name="Send file").click()
+    # Then the upload page follows the file to its rejection and shows the reason in plain words
+    result = outcome(a.page)
+    assert result.get_attribute("data-status") == "rejected", result.inner_text()
+    reason = result.get_by_test_id("reason").inner_text()
+    assert "AES" in reason or "encrypt" in reason.lower(), reason
+    a.screenshot("upload-rejected")
+
+
+def test_the_sender_withdraws_a_file_before_it_is_downloaded(
+    new_page: Callable[[], WatchedPage], local_stack: LocalStack, tmp_path: Path
+) -> None:
+    a = new_page()
+    sign_in(a.page, local_stack, "school", SCHOOL_A)
+    path, _ = ctf_zip(tmp_path, f"{SCHOOL_A}_CTF_{SCHOOL_B}_005.zip")
+    transfer_id = upload(a.page, local_stack, path)
+    a.page.goto(f"{local_stack.portal}/transfers/{transfer_id}")
+    # The sender has no Download button, only Withdraw, which asks first
+    assert a.page.get_by_role("button", name="Download").count() == 0
+    a.page.once("dialog", lambda dialog: dialog.accept())
+    a.page.get_by_role("button", name="Withdraw this file").click()
+    a.page.get_by_text("Withdrawn by the sender").wait_for()
+    assert a.page.get_by_role("button", name="Withdraw this file").count() == 0

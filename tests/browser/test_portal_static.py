@@ -286,3 +286,18 @@ def test_the_console_watch_catches_a_csp_violation(browser: Browser, static_port
         assert watched.csp_violations, watched.console_errors
     finally:
         context.close()
+
+
+def test_the_skip_link_is_the_first_thing_the_keyboard_reaches(
+    new_page: Callable[[], WatchedPage], static_portal: StaticPortal
+) -> None:
+    watched = new_page()
+    page = watched.page
+    page.goto(static_portal.url + "/")
+    page.get_by_role("button", name="Sign in").wait_for()
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to main content")
+    assert skip.evaluate("element => element === document.activeElement")
+    assert skip.is_visible()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main-content"
