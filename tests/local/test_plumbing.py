@@ -164,3 +164,23 @@ def test_the_event_has_the_http_api_payload_shape() -> None:
         route, path="/x", query="", headers={}, body=b"\xff\xfe", path_params={}, claims=None, source_ip="127.0.0.1"
     )
     assert binary["isBase64Encoded"] is True and "authorizer" not in binary["requestContext"]
+
+
+def test_serve_and_token_creating_the_key_at_once_agree_on_one_key(tmp_path: Path) -> None:
+    import threading
+
+    from s2s_cli.local import auth
+
+    numbers: list[int] = []
+
+    def create() -> None:
+        numbers.append(auth.load_or_create_key(tmp_path).private_numbers().d)
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(numbers) == 6 and len(set(numbers)) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["signing-key.pem"]
+    assert (tmp_path / "signing-key.pem").stat().st_mode & 0o777 == 0o600

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import html
 import json
+import os
 import secrets
 import threading
 import time
@@ -51,19 +52,28 @@ def load_or_create_key(data_dir: Path) -> RSAPrivateKey:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     path = data_dir / KEY_FILE
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise InvalidToken(f"{path} is not an RSA private key")
-        return key
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    tmp = path.with_suffix(".tmp")
-    tmp.touch(mode=0o600)
-    tmp.write_bytes(pem)
-    tmp.replace(path)
-    return key
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fresh = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = fresh.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        tmp = data_dir / f".{KEY_FILE}.{secrets.token_hex(8)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        # `s2s local serve` and `s2s local token` may both create the key at once: link() refuses
+        # to replace an existing file, so the first key wins and everyone reads that one.
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, rsa.RSAPrivateKey):
+        raise InvalidToken(f"{path} is not an RSA private key")
+    return loaded
 
 
 def organisation_claims(kind: Kind, org: str | None, email: str | None) -> dict[str, Any]:
