@@ -383,6 +383,9 @@ async function uploadPage() {
       });
       replace(status, h("p", {}, "Uploaded. Checking the file..."));
       await pollUntilDone(ticket.transfer_id, status);
+      // The file is sent (or refused): clear the choice, so a second press cannot send it twice.
+      fileInput.value = "";
+      parsed = null;
     } catch (error) {
       const extra = error.suggestion ? h("p", {}, "Suggested name: ", h("strong", { class: "suggestion" }, error.suggestion)) : null;
       replace(status, errorSummary(error, extra));

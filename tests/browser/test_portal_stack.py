@@ -194,6 +194,11 @@ def test_the_la_reads_its_transfers_report_and_downloads_it_as_csv(
     la.page.get_by_test_id("undownloaded-table").get_by_role("link", name=path.name).wait_for()
     la.screenshot("la-undownloaded")
 
+    # And the files to and from its schools include A's
+    la.page.get_by_role("link", name="Your schools' files").click()
+    la_row = la.page.get_by_test_id("transfer-table").get_by_role("row").filter(has_text=path.name)
+    assert f"{SCHOOL_A} → {SCHOOL_B}" in la_row.inner_text()
+
 
 VALID_UPN = "H801200001001"
 
