@@ -104,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("subscribe", help="get emails about your organisation's files")
     p.add_argument("--off", action="store_true", help="stop the emails")
+
+    # `--api` and `--token` also after the command (`s2s inbox --token ...`), as people type them.
+    leaves = [p for name, p in sub.choices.items() if name not in ("local", "uln")]
+    leaves += list(uln.choices.values())
+    for leaf in leaves:
+        leaf.add_argument("--api", default=argparse.SUPPRESS, help="API URL (or S2S_API)")
+        leaf.add_argument("--token", default=argparse.SUPPRESS, help="bearer token (or S2S_TOKEN)")
     return parser
 
 
