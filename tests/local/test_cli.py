@@ -329,3 +329,16 @@ def test_an_email_arrives_for_a_subscriber(cli: Cli, stack: Stack, tmp_path: Pat
     sent(cli, packed(cli, tmp_path, password_file, "208"))
     new = wait_for(lambda: set(stack.mail_dir.glob("*.eml")) - before)
     assert any("8231234_CTF_8232345_208.zip" in path.read_text(errors="replace") for path in new)
+
+
+def test_download_refuses_bytes_whose_sha256_differs(cli: Cli, tmp_path: Path, password_file: Path) -> None:
+    from s2s_cli.client import S2SClient, ServiceRefused
+
+    transfer_id = sent(cli, packed(cli, tmp_path, password_file, "209"))
+    client = S2SClient(cli.stack.api, cli.stack.school(SCHOOL_B), show_progress=False)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with pytest.raises(ServiceRefused) as refused:
+        client.download(transfer_id, folder, "0" * 64, "8231234_CTF_8232345_209.zip")
+    assert refused.value.code == "checksum_mismatch"
+    assert list(folder.iterdir()) == []
