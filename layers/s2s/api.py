@@ -86,7 +86,7 @@ class _Resolver(APIGatewayHttpResolver):
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         body = event.get("body") if isinstance(event, dict) else None
-        if isinstance(body, str) and len(body) > MAX_BODY_BYTES:
+        if isinstance(body, str) and len(body.encode("utf-8")) > MAX_BODY_BYTES:
             return {
                 "statusCode": 413, "headers": {"Content-Type": "application/json"}, "isBase64Encoded": False,
                 "body": json.dumps({"error": "body_too_large", "details": [],

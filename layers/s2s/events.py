@@ -57,8 +57,22 @@ def build_event(event_type: EventType, t: Transfer, occurred_at: str, **extra: A
     return event
 
 
-def publish(event: dict[str, Any]) -> None:
-    """Publish one event, then remove it from the outbox. Raises if SNS fails (it stays queued)."""
+def publish(event: dict[str, Any]) -> bool:
+    """Publish one event, then remove it from the outbox. Raises if SNS fails (it stays queued).
+    Returns False without publishing when a parallel run holds it or already published it."""
+    if not store.lease_outbox(event["transfer_id"], event["type"]):
+        return False
+    try:
+        _send(event)
+    except Exception:
+        store.release_outbox(event["transfer_id"], event["type"])
+        raise
+    store.delete_outbox(event["transfer_id"], event["type"])
+    logger.info("event published", extra={"event_type": event["type"], "transfer_id": event["transfer_id"]})
+    return True
+
+
+def _send(event: dict[str, Any]) -> None:
     recipients = event.get("recipients") or []
     sns().publish(
         TopicArn=get_settings().topic_arn,
@@ -68,25 +82,18 @@ def publish(event: dict[str, Any]) -> None:
             "recipient": {"DataType": "String", "StringValue": ",".join(recipients) or "none"},
         },
     )
-    store.delete_outbox(event["transfer_id"], event["type"])
-    logger.info("event published", extra={"event_type": event["type"], "transfer_id": event["transfer_id"]})
 
 
 def flush(transfer_id: str) -> int:
     """Publish whatever this transfer still has in its outbox. Returns how many were sent."""
-    sent = 0
-    for event in store.outbox_for(transfer_id):
-        publish(event)
-        sent += 1
-    return sent
+    return sum(publish(event) for event in store.outbox_for(transfer_id))
 
 
 def try_publish(event: dict[str, Any]) -> bool:
     """Publish now if we can; on failure leave it for the sweep (the change is already committed)."""
     try:
-        publish(event)
+        return publish(event)
     except Exception:  # noqa: BLE001 - any SNS failure leaves the event in the outbox
         logger.warning("event left in outbox", extra={"event_type": event["type"],
                                                       "transfer_id": event["transfer_id"]})
         return False
-    return True

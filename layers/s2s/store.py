@@ -173,6 +173,36 @@ def outbox_put(event: dict[str, Any]) -> TransactWriteItemTypeDef:
     return {"Put": {"TableName": table(), "Item": to_av(item)}}
 
 
+def lease_outbox(transfer_id: str, event_type: str, seconds: int = 60) -> bool:
+    """Take the right to publish this outbox event for a while, so that parallel deliveries of
+    the same S3 event publish it once. False when it is gone or someone else holds it."""
+    at = clock.now()
+    from datetime import timedelta
+
+    try:
+        dynamodb().update_item(
+            TableName=table(), Key=key(f"T#{transfer_id}", f"OUTBOX#{event_type}"),
+            UpdateExpression="SET leased_until = :until",
+            ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(leased_until) OR leased_until < :now)",
+            ExpressionAttributeValues={":until": {"S": clock.iso(at + timedelta(seconds=seconds))},
+                                       ":now": {"S": clock.iso(at)}},
+        )
+    except dynamodb().exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def release_outbox(transfer_id: str, event_type: str) -> None:
+    """Give the lease back after a failed publish, so the next delivery can try at once."""
+    try:
+        dynamodb().update_item(
+            TableName=table(), Key=key(f"T#{transfer_id}", f"OUTBOX#{event_type}"),
+            UpdateExpression="REMOVE leased_until", ConditionExpression="attribute_exists(PK)",
+        )
+    except dynamodb().exceptions.ConditionalCheckFailedException:
+        return
+
+
 def delete_outbox(transfer_id: str, event_type: str) -> None:
     dynamodb().delete_item(TableName=table(), Key=key(f"T#{transfer_id}", f"OUTBOX#{event_type}"))
 

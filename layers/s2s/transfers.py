@@ -4,7 +4,7 @@ each change moves. Nothing here talks to AWS."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -85,6 +85,10 @@ class Transfer:
     def from_dict(cls, data: dict[str, Any]) -> Transfer:
         names = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
+        # The store leaves out attributes that are None (dest_la of a Lost Pupils file, say).
+        for f in fields(cls):
+            if f.name not in values and f.default is MISSING:
+                values[f.name] = None
         values["size_bytes"] = int(values["size_bytes"])
         values["version"] = int(values.get("version") or 0)
         return cls(**values)
