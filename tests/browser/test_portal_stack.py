@@ -203,11 +203,6 @@ def test_the_la_reads_its_transfers_report_and_downloads_it_as_csv(
 VALID_UPN = "H801200001001"
 
 
-@pytest.mark.xfail(
-    reason="API bug outside the portal: GET /transfers/{id} answers 500 for a Lost Pupils Database file "
-    "(store drops dest_la=None, Transfer.from_dict then lacks dest_la), so the upload never reports its status",
-    strict=False,
-)
 def test_the_la_finds_a_lost_pupil_file_by_upn_and_claims_it_for_a_school(
     new_page: Callable[[], WatchedPage], local_stack: LocalStack, tmp_path: Path
 ) -> None:
