@@ -63,7 +63,7 @@ def as_lambda_would(handler: Any) -> Any:
 
     def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            return handler(event, context)  # type: ignore[no-any-return]
+            return handler(event, context)
         except BatchProcessingError:
             return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
 
@@ -74,4 +74,4 @@ def deliver_landing(aws: Any) -> list[str]:
     """flows.drain_landing, with a wholly failed batch counted as failed messages."""
     from flows import drain, landing_handler
 
-    return drain(aws.queue_urls["LandingQueue"], as_lambda_would(landing_handler()))  # type: ignore[no-any-return]
+    return drain(aws.queue_urls["LandingQueue"], as_lambda_would(landing_handler()))

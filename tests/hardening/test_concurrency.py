@@ -26,7 +26,6 @@ from hardening.support import GOOD_NAME, RECIPIENT, SENDER, bucket_keys, deliver
 from helpers import la_claims, school_claims
 from s2s import errors, lost_pupils, store, uploads
 from s2s.principal import principal_from_claims
-from s2s.transfers import Transfer
 from zipfactory import make_aes_zip
 
 pytestmark = pytest.mark.functional
@@ -166,50 +165,22 @@ def test_the_same_s3_event_five_times_in_parallel_decides_once(aws: Any) -> None
     assert actions(transfer_id) == ["created", "available"]
     counters = national(aws)
     assert (counters["sent"], counters["received"], counters["not_downloaded"]) == (1, 1, 1)
-    # Every delivery that saw the outbox may publish it (at least once, same event_id; the notify
-    # consumer sends each email once per event_id and address).
+    # Only the delivery that leases the outbox event publishes it.
     published = queued_events(aws)
-    assert len(published) >= 1
-    assert {(e["type"], e["event_id"]) for e in published} == {
+    assert [(e["type"], e["event_id"]) for e in published] == [
         ("transfer.available", f"{transfer_id}:transfer.available")
-    }
+    ]
     assert bucket_keys(aws) == [f"stored/{transfer_id}/{GOOD_NAME}"]
     assert outbox_items(aws) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="reported: a delivery that lost the race still flushes the outbox, so "
-    "parallel deliveries can publish the same event more than once (see docs/SECURITY.md)",
-)
-def test_the_same_s3_event_five_times_in_parallel_publishes_one_event(aws: Any) -> None:
-    ticket = start_upload(school_claims(SENDER), GOOD_NAME, len(GOOD_ZIP))
-    assert post_file(ticket.body, GOOD_ZIP) == 204
-    key = f"incoming/{ticket.body['transfer_id']}/{GOOD_NAME}"
-    boto3.client("sqs").purge_queue(QueueUrl=aws.queue_urls["LandingQueue"])
-
-    race([lambda: uploads.handle_landed_object(aws.bucket, key)] * 5)
-
-    assert len(queued_events(aws)) == 1
+def test_a_lost_pupils_file_lands_and_can_be_read_back(aws: Any) -> None:
+    """A Lost Pupils file has no destination LA, which the store leaves out of the item."""
+    transfer_id = available_transfer(aws, LPD_NAME, upn=UPN)
+    t = store.get_transfer(transfer_id)
+    assert t is not None and t.dest_la is None and t.is_lpd
 
 
-@pytest.fixture
-def lpd_records_load(monkeypatch: pytest.MonkeyPatch) -> None:
-    """WORKAROUND for a reported bug (also found by the reports tests): an LPD transfer has
-    `dest_la` None, which the store leaves out of the item, and `Transfer.from_dict` then fails
-    because `dest_la` has no default. Fills it in exactly as the fix would."""
-    real = Transfer.from_dict.__func__  # type: ignore[attr-defined]
-    monkeypatch.setattr(Transfer, "from_dict", classmethod(lambda cls, data: real(cls, {"dest_la": None, **data})))
-
-
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="reported: Transfer.from_dict needs a default for dest_la")
-def test_a_lost_pupils_file_can_be_read_back_after_its_upload(aws: Any) -> None:
-    ticket = start_upload(school_claims(SENDER), LPD_NAME, len(LPD_ZIP), upn=UPN)
-    assert ticket.status == 201
-    assert store.get_transfer(ticket.body["transfer_id"]) is not None
-
-
-@pytest.mark.usefixtures("lpd_records_load")
 def test_two_las_claiming_one_lost_pupils_file_only_one_wins(aws: Any) -> None:
     transfer_id = available_transfer(aws, LPD_NAME, upn=UPN)
     la_823 = principal_from_claims(la_claims("823"))
@@ -231,3 +202,32 @@ def test_two_las_claiming_one_lost_pupils_file_only_one_wins(aws: Any) -> None:
     assert actions(transfer_id).count("claimed") == 1
     assert [e["type"] for e in queued_events(aws)] == ["transfer.claimed"]
     assert national(aws).get("received", 0) == 1
+
+
+def test_a_withdrawal_between_the_landing_copy_and_its_commit_leaves_no_stored_copy(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The landing check copies before it commits; if the sender withdraws in between, the
+    withdrawal's own clean-up must take the copy with it."""
+    from s2s import aws as aws_clients
+
+    ticket = start_upload(school_claims(SENDER), GOOD_NAME, len(GOOD_ZIP))
+    assert post_file(ticket.body, GOOD_ZIP) == 204
+    transfer_id = ticket.body["transfer_id"]
+    sender = principal_from_claims(school_claims(SENDER))
+    s3 = aws_clients.s3()
+    real_copy = s3.copy_object
+
+    def copy_then_withdrawal(**kwargs: Any) -> Any:
+        result = real_copy(**kwargs)
+        # The sender withdraws at this moment: after the copy, before the landing commit.
+        assert uploads.remove(sender, ORIGIN, transfer_id) == "withdrawn"
+        return result
+
+    monkeypatch.setattr(s3, "copy_object", copy_then_withdrawal)
+
+    assert uploads.handle_landed_object(aws.bucket, f"incoming/{transfer_id}/{GOOD_NAME}") == "duplicate"
+
+    t = store.get_transfer(transfer_id)
+    assert t is not None and t.status == "withdrawn"
+    assert bucket_keys(aws) == []

@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import notify_events
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ClientError
 from flows import drain, post_file, queued_events, start_upload, upload_api
 from hardening.support import GOOD_NAME, RECIPIENT, SENDER, bucket_keys, deliver_landing, table_items
@@ -177,7 +177,9 @@ def _throttle_at_the_wire(client: Any, operation: str, times: int, error_type: s
         if len(seen) > times:
             return None  # moto answers
         body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{error_type}", "message": "Throttled"})
-        return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, MockRawResponse(body))
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+        return AWSResponse(request.url, 400, headers, MockRawResponse(body))
 
     client.meta.events.register_first(f"before-send.dynamodb.{operation}", handler)
     return seen
@@ -212,13 +214,11 @@ def test_transaction_cancelled_by_throttling_is_retried_by_the_queue_and_applied
             "Put" in i and i["Put"]["Item"]["SK"]["S"] == "META" for i in kwargs["TransactItems"]
         ):
             cancelled["left"] -= 1
-            raise ddb.exceptions.TransactionCanceledException(
-                {
-                    "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-                    "CancellationReasons": [{"Code": "ThrottlingError"}] + [{"Code": "None"}] * 3,
-                },
-                "TransactWriteItems",
-            )
+            error: Any = {
+                "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                "CancellationReasons": [{"Code": "ThrottlingError"}] + [{"Code": "None"}] * 3,
+            }
+            raise ddb.exceptions.TransactionCanceledException(error, "TransactWriteItems")
         return real(**kwargs)
 
     monkeypatch.setattr(ddb, "transact_write_items", cancel_once)

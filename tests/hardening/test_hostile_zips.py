@@ -260,7 +260,7 @@ CASES: list[Case] = [
 def _detail(claims: dict[str, Any], transfer_id: str) -> dict[str, Any]:
     reply = call(upload_api(), "GET", "/transfers/{id}", claims=claims, path_params={"id": transfer_id})
     assert reply.status == 200, reply.body
-    return reply.body  # type: ignore[no-any-return]
+    return reply.body
 
 
 @pytest.mark.parametrize(("data_factory", "reason", "filename"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
