@@ -35,7 +35,7 @@ def s3_objects(body: str) -> list[tuple[str, str]]:
 
 
 def handle_record(record: SQSRecord) -> list[str]:
-    outcomes = []
+    outcomes: list[str] = []
     for bucket, key in s3_objects(record.body):
         outcomes.append(uploads.handle_landed_object(bucket, key))
     return outcomes
@@ -43,5 +43,5 @@ def handle_record(record: SQSRecord) -> list[str]:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=handle_record, processor=processor,
-                                    context=context)
+    return dict(process_partial_response(event=event, record_handler=handle_record, processor=processor,
+                                         context=context))

@@ -7,6 +7,7 @@ answered with a fixed sentence."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -84,8 +85,8 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 class _Resolver(APIGatewayHttpResolver):
     """Refuses oversized bodies before any parsing or validation (413)."""
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        body = event.get("body") if isinstance(event, dict) else None
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        body = event.get("body")
         if isinstance(body, str) and len(body.encode("utf-8")) > MAX_BODY_BYTES:
             return {
                 "statusCode": 413, "headers": {"Content-Type": "application/json"}, "isBase64Encoded": False,

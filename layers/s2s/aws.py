@@ -29,23 +29,23 @@ def _client(service: str) -> Any:
 
 
 def s3() -> S3Client:
-    return _client("s3")  # type: ignore[no-any-return]
+    return _client("s3")
 
 
 def dynamodb() -> DynamoDBClient:
-    return _client("dynamodb")  # type: ignore[no-any-return]
+    return _client("dynamodb")
 
 
 def sns() -> SNSClient:
-    return _client("sns")  # type: ignore[no-any-return]
+    return _client("sns")
 
 
 def ses() -> SESClient:
-    return _client("ses")  # type: ignore[no-any-return]
+    return _client("ses")
 
 
 def secrets() -> SecretsManagerClient:
-    return _client("secretsmanager")  # type: ignore[no-any-return]
+    return _client("secretsmanager")
 
 
 def reset_clients() -> None:

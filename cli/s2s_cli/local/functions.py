@@ -33,4 +33,4 @@ def load_module(code_uri: str, module_name: str) -> ModuleType:
 
 def load_handler(code_uri: str, handler: str) -> Handler:
     module_name, function = handler.rsplit(".", 1)
-    return getattr(load_module(code_uri, module_name), function)  # type: ignore[no-any-return]
+    return getattr(load_module(code_uri, module_name), function)

@@ -49,7 +49,7 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 
 def resource(logical_id: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
-    return (template or load_template())["Resources"][logical_id]  # type: ignore[no-any-return]
+    return (template or load_template())["Resources"][logical_id]
 
 
 def parameter_default(name: str, template: dict[str, Any] | None = None) -> Any:
