@@ -44,9 +44,7 @@ def transfers_report(
     format: Annotated[ReportFormat, Query()] = "json",
 ) -> Response[Any]:
     principal = current_principal(app)
-    report = reports.transfers_report(
-        principal, la=la, date_from=date_from, date_to=date_to, group_by=group_by
-    )
+    report = reports.transfers_report(principal, la=la, date_from=date_from, date_to=date_to, group_by=group_by)
     logger.info(
         "transfers report",
         extra={

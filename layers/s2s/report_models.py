@@ -19,9 +19,7 @@ class Metrics(BaseModel):
     sent: int = Field(ge=0, description="Uploads from the LA's schools or the LA that became available")
     received: int = Field(ge=0, description="Files that became available addressed to its schools or the LA")
     downloaded: int = Field(ge=0, description="Received files downloaded for the first time")
-    not_downloaded: int = Field(
-        ge=0, description="Files received in the period that are still undownloaded now"
-    )
+    not_downloaded: int = Field(ge=0, description="Files received in the period that are still undownloaded now")
     rejected: int = Field(ge=0, description="Uploads refused by the landing check")
     expired: int = Field(ge=0, description="Received files that expired undownloaded")
     lost_pupils: int = Field(ge=0, description="Lost Pupils Database files sent")

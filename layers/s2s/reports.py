@@ -141,9 +141,7 @@ def by_school(scope: Scope, date_from: date, date_to: date) -> list[dict[str, An
     if scope.la is None:
         raise _bad("group_by", "needs_la", "Reports by school are for one LA: add la=<3-digit code>.")
     sums: dict[str, dict[str, int]] = {}
-    for item in _query(
-        f"{scope.partition}#S", f"D#{date_from.isoformat()}", f"D#{date_to.isoformat()}#{_SK_END}"
-    ):
+    for item in _query(f"{scope.partition}#S", f"D#{date_from.isoformat()}", f"D#{date_to.isoformat()}#{_SK_END}"):
         _add(sums.setdefault(str(item["org"]), zero()), item)
     return [{"school": org, "school_name": store.org_name(org), **sums[org]} for org in sorted(sums)]
 
@@ -172,9 +170,7 @@ def transfers_report(
 
 def csv_text(report: dict[str, Any]) -> str:
     """Header row, then one row per month or school (SPEC §8)."""
-    key_columns = (
-        ["month", "period_from", "period_to"] if report["group_by"] == "month" else ["school", "school_name"]
-    )
+    key_columns = ["month", "period_from", "period_to"] if report["group_by"] == "month" else ["school", "school_name"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([*key_columns, *METRICS])
@@ -208,9 +204,7 @@ def undownloaded(
     now = clock.now()
     state = store.decode_cursor(cursor) if cursor else {}
     if state and (
-        state.get("la") != scope.la
-        or state.get("days") != older_than_days
-        or not isinstance(state.get("cutoff"), str)
+        state.get("la") != scope.la or state.get("days") != older_than_days or not isinstance(state.get("cutoff"), str)
     ):
         raise _bad("cursor", "invalid", "The cursor belongs to another list.")
     # The cutoff is fixed by the first page, so later pages continue the same list.
@@ -247,15 +241,11 @@ def undownloaded(
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
     next_cursor = None
     if more and last_key is not None:
-        next_cursor = store.encode_cursor(
-            {"la": scope.la, "days": older_than_days, "cutoff": cutoff, "at": last_key}
-        )
+        next_cursor = store.encode_cursor({"la": scope.la, "days": older_than_days, "cutoff": cutoff, "at": last_key})
     return scope.la, rows, next_cursor
 
 
-def _undownloaded_row(
-    t: Transfer, now: Any, names: dict[str, str | None], silent: dict[str, bool]
-) -> dict[str, Any]:
+def _undownloaded_row(t: Transfer, now: Any, names: dict[str, str | None], silent: dict[str, bool]) -> dict[str, Any]:
     org = t.recipient_org
     if org not in names:
         names[org] = store.org_name(org)
