@@ -12,7 +12,7 @@ from flows import queued_events
 from helpers import dfe_claims, la_claims, school_claims
 from s2s import clock, lost_pupils, store
 
-from .support import claim, download, inbox, remove, search, send_file, transfer, transfers_report, upn
+from .support import claim, download, inbox, remove, search, send_file, transfer, transfers_report, undownloaded, upn
 
 pytestmark = pytest.mark.functional
 
@@ -174,3 +174,12 @@ def test_two_racing_claims_one_wins(aws: Any, lpd_file: str, monkeypatch: pytest
     assert final is not None and final.recipient_org == "3302001" and final.claimed_by == "330LLLL"
     claims = [a for a in store.audit_events(lpd_file) if a["action"] == "claimed"]
     assert len(claims) == 1
+
+
+def test_a_claimed_file_waits_in_the_claiming_las_undownloaded_list(aws: Any, lpd_file: str) -> None:
+    assert undownloaded(la_claims("330")).body["items"] == []  # an unclaimed LPD file is no LA's yet
+    assert claim(la_claims("330"), lpd_file, "3302001").status == 200
+    items = undownloaded(la_claims("330")).body["items"]
+    assert [(i["transfer_id"], i["recipient"], i["sender"]) for i in items] == [(lpd_file, "3302001", "8231001")]
+    assert download(school_claims("3302001"), lpd_file).status == 200
+    assert undownloaded(la_claims("330")).body["items"] == []
