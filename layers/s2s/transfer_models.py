@@ -6,11 +6,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+class Model(BaseModel):
+    """Schemas are built on first use, not at import: a cold start pays only for what it serves."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 StatusName = Literal["pending_upload", "available", "downloaded", "withdrawn", "removed", "rejected", "expired"]
 
 
-class CreateTransferRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CreateTransferRequest(Model):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     filename: Annotated[str, Field(min_length=1, max_length=255, description="The file name, e.g. 8231234_CTF_8232345_001.zip")]
     size_bytes: Annotated[int, Field(ge=1, description="The exact size of the zip in bytes")]
@@ -24,12 +30,12 @@ class CreateTransferRequest(BaseModel):
     ] = None
 
 
-class UploadForm(BaseModel):
+class UploadForm(Model):
     url: str = Field(description="POST the file here as multipart/form-data with these fields first")
     fields: dict[str, str]
 
 
-class CreateTransferResponse(BaseModel):
+class CreateTransferResponse(Model):
     transfer_id: str
     status: StatusName
     family: str
@@ -40,7 +46,7 @@ class CreateTransferResponse(BaseModel):
     expires_at: str
 
 
-class TransferSummary(BaseModel):
+class TransferSummary(Model):
     transfer_id: str
     filename: str
     family: str
@@ -65,12 +71,12 @@ class TransferSummary(BaseModel):
     can_download: bool
 
 
-class TransferList(BaseModel):
+class TransferList(Model):
     items: list[TransferSummary]
     next_cursor: str | None = None
 
 
-class AuditEvent(BaseModel):
+class AuditEvent(Model):
     action: str
     at: str
     actor_user: str
@@ -80,7 +86,7 @@ class AuditEvent(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-class DownloadReceipt(BaseModel):
+class DownloadReceipt(Model):
     at: str
     user: str
     organisation: str
@@ -93,12 +99,12 @@ class TransferDetail(TransferSummary):
     downloads: list[DownloadReceipt]
 
 
-class DownloadLink(BaseModel):
+class DownloadLink(Model):
     url: str = Field(description="A presigned GET, valid for at most 5 minutes; never share it")
     expires_at: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     error: str
     message: str
     details: list[Any] = Field(default_factory=list)

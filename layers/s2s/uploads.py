@@ -107,13 +107,12 @@ def issue_upload_ticket(principal: Principal, origin: dict[str, str], *, filenam
     actor = actor_for(principal, origin)
     try:
         store.create_transfer(transfer, actor, {"filename": transfer.filename, "size_bytes": size_bytes},
-                              extra=quota_charge)
+                              extra=[*quota_charge, store.org_name_update(principal.org, principal.org_name, now)])
     except store.ExtraConditionFailed as exc:
         raise Throttled(
             "Your organisation has reached today's upload limit. Try again tomorrow, or ask the S2S "
             "helpdesk to raise it.", retry_after=quotas.seconds_until_tomorrow(now), code="quota_exceeded",
         ) from exc
-    store.remember_org_name(principal.org, principal.org_name, now)
     post = s3().generate_presigned_post(
         Bucket=settings.bucket_name,
         Key=transfer.incoming_key,
