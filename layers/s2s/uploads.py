@@ -119,7 +119,7 @@ def issue_upload_ticket(principal: Principal, origin: dict[str, str], *, filenam
         Conditions=[["content-length-range", size_bytes, size_bytes]],
         ExpiresIn=settings.upload_url_seconds,
     )
-    logger.info("upload ticket issued", extra={"transfer_id": transfer.transfer_id, **principal.log_fields()})
+    # No log line here: the `created` audit event records who started which upload, from where.
     return UploadTicket(transfer, post["url"], dict(post["fields"]))
 
 
