@@ -18,7 +18,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from s2s import uploads
 
 logger = Logger(service="s2s")
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is reported like any other, not raised as a function error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def s3_objects(body: str) -> list[tuple[str, str]]:

@@ -157,6 +157,11 @@ def handle_landed_object(bucket: str, key: str) -> Outcome:
     if bucket != settings.bucket_name:
         _security_event("foreign_bucket", bucket=bucket)
         return "ignored"
+    if not key.startswith("incoming/"):
+        # Never delete what we did not receive: an event naming a stored file (a misconfigured
+        # notification, or a forged message) must not remove a recipient's file.
+        _security_event("unexpected_object", key=key[:300], why="outside incoming/")
+        return "ignored"
     parts = key.split("/")
     if len(parts) != 3 or parts[0] != "incoming" or not parts[1] or not parts[2]:
         _security_event("unexpected_object", key=key[:300], why="key shape")
@@ -321,6 +326,18 @@ def _stream(index: str, pk: str, start: dict[str, Any] | None, page: int) -> Ite
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
 
+def _valid_position(position: Any, index: str, pk: str) -> bool:
+    """A cursor position is one we wrote: nothing yet, the end, or a start key in this partition."""
+    if position is None or position == "done":
+        return True
+    names = {"PK", "SK", f"{index}PK", f"{index}SK"}
+    if not isinstance(position, dict) or set(position) != names:
+        return False
+    if not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in position.values()):
+        return False
+    return bool(position[f"{index}PK"]["S"] == pk)
+
+
 def list_transfers(principal: Principal, *, box: Box, status: Status | None, limit: int,
                    cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """One page, newest first. For the LA view the two index partitions (from and to the LA's
@@ -331,6 +348,10 @@ def list_transfers(principal: Principal, *, box: Box, status: Status | None, lim
     if state and (state.get("box") != box or len(state.get("at", [])) != len(streams)):
         raise InvalidRequest("The cursor belongs to another list.", details=[{"field": "cursor", "reason": "invalid"}])
     starts: list[Any] = state.get("at") or [None] * len(streams)
+    for (index, pk), start in zip(streams, starts, strict=True):
+        if not _valid_position(start, index, pk):
+            raise InvalidRequest("The cursor is not one we gave out.",
+                                 details=[{"field": "cursor", "reason": "invalid"}])
     iters = [
         _stream(index, pk, start, page=min(limit + 1, 100)) if start != "done" else iter(())
         for (index, pk), start in zip(streams, starts, strict=True)
@@ -498,10 +519,15 @@ def _remind(t: Transfer) -> bool:
     return True
 
 
-def sweep(lookback_days: int = 7) -> SweepReport:
+def sweep(lookback_days: int | None = None) -> SweepReport:
     """Mark what has expired (deleting objects), remind recipients of files expiring within the
-    window that were never downloaded, and publish events an earlier run could not."""
+    window that were never downloaded, and publish events an earlier run could not.
+
+    It looks back over a whole retention period of expiry days (one cheap query per day), so a
+    sweep that did not run for weeks still catches up."""
     settings = get_settings()
+    if lookback_days is None:
+        lookback_days = max(7, settings.retention_days + 1)
     report = SweepReport()
     now = clock.now()
     now_iso = clock.iso(now)

@@ -534,7 +534,9 @@ def test_event_published_through_sns_reaches_subscribers(
 ) -> None:
     """The whole path: events.publish -> TransferEvents (raw delivery) -> NotifyQueue -> handler."""
     event = event_for("transfer.available")
-    events.publish(event)
+    put = store.outbox_put(event)["Put"]  # as the transaction that made the change would
+    boto3.client("dynamodb").put_item(TableName=put["TableName"], Item=put["Item"])
+    assert events.publish(event) is True
 
     failed_passes = next(_poll(aws, "NotifyQueue"))
 

@@ -72,11 +72,6 @@ def test_an_object_under_incoming_that_no_ticket_asked_for_is_deleted(aws: Any, 
     assert bucket_keys(aws) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: handle_landed_object deletes any key of the wrong shape, even "
-    "outside incoming/ (a misrouted event for stored/<id>/<name> deletes a recipient's file)",
-)
 @pytest.mark.parametrize("where", ["stored", "portal", ""])
 def test_an_event_naming_an_object_outside_incoming_never_deletes_it(aws: Any, available: str, where: str) -> None:
     s3 = boto3.client("s3")
