@@ -36,9 +36,7 @@ def _write_archive(path: Path, total: int) -> None:
     repeated, since encryption makes the stored bytes random anyway and urandom would dominate."""
     block = os.urandom(4 * MiB)
     sizes = {ENTRY_NAMES[0]: total * 3 // 5, ENTRY_NAMES[1]: total * 2 // 5}
-    with pyzipper.AESZipFile(
-        path, "w", compression=zipfile.ZIP_STORED, encryption=pyzipper.WZ_AES
-    ) as archive:
+    with pyzipper.AESZipFile(path, "w", compression=zipfile.ZIP_STORED, encryption=pyzipper.WZ_AES) as archive:
         archive.setpassword(b"benchmark password")
         for name, size in sizes.items():
             with archive.open(name, "w") as member:
@@ -85,9 +83,7 @@ def _pair_rows(
 ) -> list[Row]:
     small_result, large_result = inspect_small(), inspect_large()
     if not (small_result.ok and large_result.ok):
-        raise RuntimeError(
-            f"inspection refused a benchmark archive: {small_result.reason} {large_result.reason}"
-        )
+        raise RuntimeError(f"inspection refused a benchmark archive: {small_result.reason} {large_result.reason}")
     repeat = 7 if time_is_ours else 3
     small_time = timeit(inspect_small, repeat=repeat, number=number)
     large_time = timeit(inspect_large, repeat=repeat, number=number)
@@ -99,8 +95,7 @@ def _pair_rows(
             f"{small_result.bytes_read} B in {small_result.requests} req",
             large_result.bytes_read / small_result.bytes_read,
             "equal (1.00)",
-            (large_result.bytes_read, large_result.requests)
-            == (small_result.bytes_read, small_result.requests),
+            (large_result.bytes_read, large_result.requests) == (small_result.bytes_read, small_result.requests),
         ),
         Row(
             f"zip {label}: inspect time, 200 MiB vs 1 MiB",
@@ -181,9 +176,7 @@ def _s3_rows(small: Path, large: Path) -> list[Row]:
 
         # moto builds the whole object in memory before slicing out a range, so its time grows with
         # the object while real S3's does not; bytes and requests are what S3 bills and waits on.
-        return _pair_rows(
-            "moto S3", lambda: inspect(small), lambda: inspect(large), number=2, time_is_ours=False
-        )
+        return _pair_rows("moto S3", lambda: inspect(small), lambda: inspect(large), number=2, time_is_ours=False)
 
 
 def run() -> list[Row]:

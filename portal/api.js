@@ -3,6 +3,10 @@
 // an ApiError that pages show in plain words.
 
 /** A refusal or failure from the API: `status`, stable `code`, a human `message`. */
+/** Thrown instead of an answer that arrives after the user has moved to another page: drawing it
+ * would paint the old page over the new one. */
+export class StaleNavigation extends Error {}
+
 export class ApiError extends Error {
   constructor(status, code, message, body = {}) {
     super(message);
@@ -36,6 +40,8 @@ async function errorFrom(response) {
 
 /** Call the API. `query` values that are empty are left out. Returns parsed JSON, or null for 204. */
 export async function api(method, path, { body, query, raw = false } = {}) {
+  // configureApi runs on every navigation, so a different settings object means we moved on.
+  const started = settings;
   const url = new URL(settings.apiUrl + path);
   for (const [key, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
@@ -49,6 +55,7 @@ export async function api(method, path, { body, query, raw = false } = {}) {
   } catch {
     throw new ApiError(0, "network", "The S2S service could not be reached. Check your connection and try again.");
   }
+  if (settings !== started) throw new StaleNavigation("navigated away");
   if (response.status === 401) {
     settings.onUnauthorised();
     throw new ApiError(401, "unauthorised", "Your sign-in has expired. Sign in again.");
@@ -56,7 +63,9 @@ export async function api(method, path, { body, query, raw = false } = {}) {
   if (!response.ok) throw await errorFrom(response);
   if (raw) return response;
   if (response.status === 204) return null;
-  return response.json();
+  const answer = await response.json();
+  if (settings !== started) throw new StaleNavigation("navigated away");
+  return answer;
 }
 
 /** Upload `file` with a presigned POST (`form` = {url, fields}), reporting progress 0..1.

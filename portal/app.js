@@ -4,7 +4,7 @@
 // Nothing here downloads by itself: a transfer's page asks the API for a short-lived link only
 // when the Download button is pressed, because mail scanners and previews open links in emails.
 
-import { api, ApiError, configureApi, uploadWithProgress } from "./api.js";
+import { api, ApiError, configureApi, StaleNavigation, uploadWithProgress } from "./api.js";
 import { currentUser, finishSignIn, signOut, startSignIn } from "./auth.js";
 import { age, formatDate, formatDateTime, formatSize, h, replace, s, summaryList, table } from "./dom.js";
 import { loadNaming, NamingError } from "./naming.js";
@@ -98,6 +98,7 @@ function page(title, ...content) {
 let rendered = false;
 
 function showError(error) {
+  if (error instanceof StaleNavigation) return; // the page it was for is gone
   if (error instanceof ApiError && error.status === 401) return signInPage(location.pathname);
   const title = error instanceof ApiError && error.status === 404 ? "File not found" : "Sorry, there is a problem";
   page(title, errorSummary(error));

@@ -8,26 +8,27 @@ import os
 from collections.abc import Iterator
 
 import pytest
-
 from helpers import FakeContext
 from s2s_cli.local.template import LocalResources, create_resources
 
 REGION = "eu-west-2"
 
 # Never let a test reach a real account.
-os.environ.update({
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
-    "AWS_SECURITY_TOKEN": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    "POWERTOOLS_SERVICE_NAME": "s2s",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-    "POWERTOOLS_METRICS_NAMESPACE": "S2S",
-    "PORTAL_URL": "http://portal.test",
-    "SENDER_EMAIL": "no-reply@s2s.test",
-})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "POWERTOOLS_SERVICE_NAME": "s2s",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_METRICS_NAMESPACE": "S2S",
+        "PORTAL_URL": "http://portal.test",
+        "SENDER_EMAIL": "no-reply@s2s.test",
+    }
+)
 for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
     os.environ.pop(_proxy, None)
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"

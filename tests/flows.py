@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import requests
-
 from helpers import FakeContext, Reply, call
 
 
@@ -27,8 +26,9 @@ def landing_handler() -> Any:
 
 
 def start_upload(claims: dict[str, Any], filename: str, size: int, **extra: Any) -> Reply:
-    return call(upload_api(), "POST", "/transfers", claims=claims,
-                body={"filename": filename, "size_bytes": size, **extra})
+    return call(
+        upload_api(), "POST", "/transfers", claims=claims, body={"filename": filename, "size_bytes": size, **extra}
+    )
 
 
 def post_file(ticket: dict[str, Any], data: bytes, filename: str = "file.zip") -> int:
@@ -38,20 +38,30 @@ def post_file(ticket: dict[str, Any], data: bytes, filename: str = "file.zip") -
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
-    return {"Records": [
-        {
-            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-            "attributes": {"ApproximateReceiveCount": m.get("Attributes", {}).get("ApproximateReceiveCount", "1"),
-                           "SentTimestamp": "0", "SenderId": "s3", "ApproximateFirstReceiveTimestamp": "0"},
-            "messageAttributes": {
-                k: {"stringValue": v.get("StringValue"), "dataType": v.get("DataType", "String")}
-                for k, v in m.get("MessageAttributes", {}).items()
-            },
-            "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs", "eventSourceARN": queue_arn,
-            "awsRegion": "eu-west-2",
-        }
-        for m in messages
-    ]}
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": m.get("Attributes", {}).get("ApproximateReceiveCount", "1"),
+                    "SentTimestamp": "0",
+                    "SenderId": "s3",
+                    "ApproximateFirstReceiveTimestamp": "0",
+                },
+                "messageAttributes": {
+                    k: {"stringValue": v.get("StringValue"), "dataType": v.get("DataType", "String")}
+                    for k, v in m.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "eu-west-2",
+            }
+            for m in messages
+        ]
+    }
 
 
 def drain(queue_url: str, handler: Callable[[dict[str, Any], Any], Any], *, rounds: int = 10) -> list[str]:
@@ -61,8 +71,13 @@ def drain(queue_url: str, handler: Callable[[dict[str, Any], Any], Any], *, roun
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     failed: list[str] = []
     for _ in range(rounds):
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
-                                       AttributeNames=["All"], VisibilityTimeout=0).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            AttributeNames=["All"],
+            VisibilityTimeout=0,
+        ).get("Messages", [])
         if not messages:
             break
         result = handler(sqs_event(messages, arn), FakeContext()) or {}
@@ -87,7 +102,8 @@ def queued_events(aws: Any) -> list[dict[str, Any]]:
     found = []
     while True:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
-            "Messages", [])
+            "Messages", []
+        )
         if not messages:
             return found
         for m in messages:
@@ -103,7 +119,6 @@ def send(aws: Any, claims: dict[str, Any], filename: str, data: bytes, **extra: 
     assert reply.status == 201, reply.body
     assert post_file(reply.body, data) == 204
     assert drain_landing(aws) == []
-    detail = call(upload_api(), "GET", "/transfers/{id}", claims=claims,
-                  path_params={"id": reply.body["transfer_id"]})
+    detail = call(upload_api(), "GET", "/transfers/{id}", claims=claims, path_params={"id": reply.body["transfer_id"]})
     assert detail.status == 200, detail.body
     return detail.body  # type: ignore[no-any-return]

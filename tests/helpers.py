@@ -24,29 +24,39 @@ def sample_event(name: str) -> dict[str, Any]:
     return copy.deepcopy(_sample(name))
 
 
-def school_claims(laestab: str, *, email: str | None = None, sub: str | None = None,
-                  name: str | None = None) -> dict[str, Any]:
+def school_claims(
+    laestab: str, *, email: str | None = None, sub: str | None = None, name: str | None = None
+) -> dict[str, Any]:
     la, estab = laestab[:3], laestab[3:]
     org = {
-        "id": f"org-{laestab}", "name": name or f"School {laestab}",
+        "id": f"org-{laestab}",
+        "name": name or f"School {laestab}",
         "category": {"id": "001", "name": "Establishment"},
-        "urn": "100000", "establishmentNumber": estab,
+        "urn": "100000",
+        "establishmentNumber": estab,
         "localAuthority": {"id": f"la-{la}", "name": LA_NAMES.get(la, f"LA {la}"), "code": la},
         "status": {"id": 1, "name": "Open"},
     }
-    return {"sub": sub or f"user-{laestab}", "email": email or f"office@{laestab}.school.example",
-            "organisation": json.dumps(org)}
+    return {
+        "sub": sub or f"user-{laestab}",
+        "email": email or f"office@{laestab}.school.example",
+        "organisation": json.dumps(org),
+    }
 
 
 def la_claims(la: str, *, email: str | None = None, sub: str | None = None) -> dict[str, Any]:
     org = {
-        "id": f"org-la-{la}", "name": LA_NAMES.get(la, f"LA {la}"),
+        "id": f"org-la-{la}",
+        "name": LA_NAMES.get(la, f"LA {la}"),
         "category": {"id": "002", "name": "Local Authority"},
         "establishmentNumber": None,
         "localAuthority": {"id": f"la-{la}", "name": LA_NAMES.get(la, f"LA {la}"), "code": la},
     }
-    return {"sub": sub or f"user-la-{la}", "email": email or f"data@la{la}.gov.example",
-            "organisation": json.dumps(org)}
+    return {
+        "sub": sub or f"user-la-{la}",
+        "email": email or f"data@la{la}.gov.example",
+        "organisation": json.dumps(org),
+    }
 
 
 def dfe_claims() -> dict[str, Any]:
@@ -54,10 +64,18 @@ def dfe_claims() -> dict[str, Any]:
     return {"sub": "user-dfe", "email": "analyst@education.gov.example", "organisation": json.dumps(org)}
 
 
-def http_event(method: str, path: str, *, claims: dict[str, Any] | None = None,
-               body: Any = None, query: dict[str, str] | None = None,
-               path_params: dict[str, str] | None = None, raw_body: str | None = None,
-               source_ip: str = "198.51.100.7", user_agent: str = "pytest") -> dict[str, Any]:
+def http_event(
+    method: str,
+    path: str,
+    *,
+    claims: dict[str, Any] | None = None,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    path_params: dict[str, str] | None = None,
+    raw_body: str | None = None,
+    source_ip: str = "198.51.100.7",
+    user_agent: str = "pytest",
+) -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) event as the JWT authorizer passes it on."""
     event = sample_event("http_api_request.json")
     route_path = path
@@ -69,8 +87,9 @@ def http_event(method: str, path: str, *, claims: dict[str, Any] | None = None,
     event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in (query or {}).items())
     event["queryStringParameters"] = query or None
     event["pathParameters"] = path_params or None
-    event["requestContext"]["http"].update({"method": method, "path": path, "sourceIp": source_ip,
-                                           "userAgent": user_agent})
+    event["requestContext"]["http"].update(
+        {"method": method, "path": path, "sourceIp": source_ip, "userAgent": user_agent}
+    )
     event["requestContext"]["routeKey"] = event["routeKey"]
     if claims is None:
         event["requestContext"].pop("authorizer", None)

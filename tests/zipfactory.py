@@ -62,9 +62,7 @@ def make_plain_zip(
     entries: Mapping[str, bytes], *, compression: int = zipfile.ZIP_DEFLATED, comment: bytes = b""
 ) -> bytes:
     """An unencrypted archive, as Windows' 'Send to > Compressed folder' makes."""
-    return build_zip(
-        [Entry(name, data, NONE, compression) for name, data in entries.items()], comment=comment
-    )
+    return build_zip([Entry(name, data, NONE, compression) for name, data in entries.items()], comment=comment)
 
 
 def make_zipcrypto_zip(entries: Mapping[str, bytes], password: bytes = PASSWORD) -> bytes:
@@ -301,9 +299,7 @@ def read_central_directory(data: bytes) -> tuple[bytes, list[CentralRecord], byt
         at += 46
         name = data[at : at + name_length]
         extra = data[at + name_length : at + name_length + extra_length]
-        entry_comment = data[
-            at + name_length + extra_length : at + name_length + extra_length + comment_length
-        ]
+        entry_comment = data[at + name_length + extra_length : at + name_length + extra_length + comment_length]
         at += name_length + extra_length + comment_length
         records.append(
             CentralRecord(
@@ -345,17 +341,11 @@ def rebuild(
     tail = b""
     if zip64:
         record_at = cd_offset + len(directory)
-        tail += struct.pack(
-            "<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries, len(directory), cd_offset
-        )
+        tail += struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries, len(directory), cd_offset)
         tail += struct.pack("<4sLQL", b"PK\x06\x07", 0, record_at, 1)
-        tail += struct.pack(
-            "<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, len(comment)
-        )
+        tail += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, len(comment))
     else:
-        tail += struct.pack(
-            "<4s4H2LH", b"PK\x05\x06", 0, 0, entries, entries, len(directory), cd_offset, len(comment)
-        )
+        tail += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, entries, entries, len(directory), cd_offset, len(comment))
     return body + directory + tail + comment
 
 
@@ -379,8 +369,7 @@ def to_zip64(data: bytes) -> bytes:
                 compressed=0xFFFFFFFF,
                 uncompressed=0xFFFFFFFF,
                 offset=0xFFFFFFFF,
-                extra=struct.pack("<2H3Q", 1, 24, record.uncompressed, record.compressed, record.offset)
-                + record.extra,
+                extra=struct.pack("<2H3Q", 1, 24, record.uncompressed, record.compressed, record.offset) + record.extra,
             )
             for record in records
         ]

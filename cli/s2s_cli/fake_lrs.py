@@ -406,9 +406,7 @@ class FakeLrs:
         if scenario == "no_match":
             return self._respond(operation, "WSRC0001")
         if scenario == "linked":
-            return self._respond(
-                operation, "WSRC0022", uln=asked.get("uln"), learners=[self.learners[LINKED_MASTER]]
-            )
+            return self._respond(operation, "WSRC0022", uln=asked.get("uln"), learners=[self.learners[LINKED_MASTER]])
         if scenario == "registered":
             uln = self._allocate()
             self.learners[uln] = {k: v for k, v in asked.items() if k in _MATCH_FIELDS} | {"uln": uln}

@@ -56,31 +56,44 @@ def build_document() -> dict[str, Any]:
         for path, operations in doc.get("paths", {}).items():
             paths.setdefault(path, {}).update(operations)
         schemas.update(doc.get("components", {}).get("schemas", {}))
-    declared = {(r.method.lower(), r.path) for r in routes}
+    declared = {(r.method.lower(), r.path): r for r in routes}
     for path, operations in paths.items():
         for method, operation in operations.items():
             if (method, path) not in declared:
                 raise SystemExit(f"{method.upper()} {path} is in the code but not in template.yaml")
-            operation["x-lambda-function"] = next(r.function for r in routes if (r.method.lower(), r.path) == (method, path))
+            operation["x-lambda-function"] = next(
+                r.function for r in routes if (r.method.lower(), r.path) == (method, path)
+            )
             responses = operation.setdefault("responses", {})
             # Powertools documents its own 422 shape; ours is the spec's error body.
             for status, (description, schema) in _ERRORS.items():
-                responses[status] = {"description": description, "content": {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
-            if any(r.authorized for r in routes if (r.method.lower(), r.path) == (method, path)):
+                responses[status] = {
+                    "description": description,
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+                }
+            if route.authorized:
                 operation["security"] = [{"bearer": []}]
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "S2S - school to school secure file transfer", "version": "1.0.0",
-                 "description": "Send and receive CTFs, admissions and other files between schools and "
-                                "local authorities; ULN look-ups; LA reports. See SPEC.md."},
+        "info": {
+            "title": "S2S - school to school secure file transfer",
+            "version": "1.0.0",
+            "description": "Send and receive CTFs, admissions and other files between schools and "
+            "local authorities; ULN look-ups; LA reports. See SPEC.md.",
+        },
         "paths": {p: paths[p] for p in sorted(paths)},
         "components": {
             "schemas": {k: schemas[k] for k in sorted(schemas)},
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                                           "description": "DfE Sign-in ID token"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "DfE Sign-in ID token",
+                }
+            },
         },
     }
 

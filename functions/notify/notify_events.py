@@ -188,7 +188,5 @@ def handle_record(record: SQSRecord) -> Outcome:
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dict(
-        process_partial_response(
-            event=event, record_handler=handle_record, processor=processor, context=context
-        )
+        process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
     )

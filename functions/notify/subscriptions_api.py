@@ -11,17 +11,18 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from s2s import clock, store, subscriptions
 from s2s.api import current_principal, make_resolver
 from s2s.errors import Forbidden, InvalidRequest
+from s2s.models import Model
 from s2s.principal import Principal
 
 logger = Logger(service="s2s")
 app = make_resolver()
 
 
-class SubscriptionRequest(BaseModel):
+class SubscriptionRequest(Model):
     """Optional body of PUT /subscriptions/me. Naming an organisation is allowed only to confirm
     that it is your own: you cannot subscribe anyone to another organisation's emails."""
 
@@ -32,7 +33,7 @@ class SubscriptionRequest(BaseModel):
     )
 
 
-class Subscription(BaseModel):
+class Subscription(Model):
     """The signed-in user's notification setting for their organisation."""
 
     organisation: str = Field(description="LAESTAB for a school, <LA>LLLL for a local authority")

@@ -43,9 +43,7 @@ T = TypeVar("T")
 def _caller() -> Principal:
     principal = current_principal(app)
     if principal.kind not in ("school", "la"):
-        raise errors.Forbidden(
-            "Only schools and local authorities can use the ULN service.", code="role_not_allowed"
-        )
+        raise errors.Forbidden("Only schools and local authorities can use the ULN service.", code="role_not_allowed")
     return principal
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from s2s import uploads
 
 logger = Logger(service="s2s")

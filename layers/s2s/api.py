@@ -50,8 +50,9 @@ def status_for(exc: errors.S2SError) -> int:
     return 500
 
 
-def error_response(status: int, code: str, message: str, details: list[Any] | None = None,
-                   headers: dict[str, str] | None = None) -> Response[str]:
+def error_response(
+    status: int, code: str, message: str, details: list[Any] | None = None, headers: dict[str, str] | None = None
+) -> Response[str]:
     body = {"error": code, "message": message, "details": details or []}
     return Response(
         status_code=status,
@@ -74,11 +75,13 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
         loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
         if err.get("type") == "json_invalid":
             loc = []
-        details.append({
-            "field": ".".join(loc) or "body",
-            "reason": err.get("type", "invalid"),
-            "message": err.get("msg", "is not valid"),
-        })
+        details.append(
+            {
+                "field": ".".join(loc) or "body",
+                "reason": err.get("type", "invalid"),
+                "message": err.get("msg", "is not valid"),
+            }
+        )
     return details
 
 
@@ -89,9 +92,16 @@ class _Resolver(APIGatewayHttpResolver):
         body = event.get("body")
         if isinstance(body, str) and len(body.encode("utf-8")) > MAX_BODY_BYTES:
             return {
-                "statusCode": 413, "headers": {"Content-Type": "application/json"}, "isBase64Encoded": False,
-                "body": json.dumps({"error": "body_too_large", "details": [],
-                                    "message": f"The request body is over {MAX_BODY_BYTES} bytes."}),
+                "statusCode": 413,
+                "headers": {"Content-Type": "application/json"},
+                "isBase64Encoded": False,
+                "body": json.dumps(
+                    {
+                        "error": "body_too_large",
+                        "details": [],
+                        "message": f"The request body is over {MAX_BODY_BYTES} bytes.",
+                    }
+                ),
             }
         return super().resolve(event, context)
 
@@ -111,15 +121,12 @@ def make_resolver() -> APIGatewayHttpResolver:
             body["suggestion"] = exc.suggestion
         if status >= 500:
             logger.warning("upstream failure", extra={"error": exc.code})
-        return Response(status_code=status, content_type="application/json", body=json.dumps(body),
-                        headers=headers)
+        return Response(status_code=status, content_type="application/json", body=json.dumps(body), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(exc: RequestValidationError) -> Response[str]:
         details = _validation_details(exc)
-        message = "The request is not valid: " + "; ".join(
-            f"{d['field']}: {d['message']}" for d in details[:5]
-        )
+        message = "The request is not valid: " + "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
         return error_response(422, "validation_error", message, details)
 
     @app.exception_handler(Exception)

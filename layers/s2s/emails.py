@@ -59,8 +59,7 @@ REASONS: dict[str, tuple[str, str]] = {
     ),
     "too_large": (
         "The file is larger than S2S accepts.",
-        "Split the contents into smaller zip archives, each encrypted with AES-256, and send them "
-        "separately.",
+        "Split the contents into smaller zip archives, each encrypted with AES-256, and send them separately.",
     ),
     "empty_archive": ("The zip archive has no files in it.", "Add the file you meant to send. " + _REZIP),
     "not_encrypted": ("The zip archive is not encrypted.", _REZIP),
@@ -104,8 +103,7 @@ REASONS: dict[str, tuple[str, str]] = {
     ),
     "unknown_la": ("The local authority number in the file name is not one we know.", _RENAME),
     "bad_destination": (
-        "The destination part of the file name is not a school, a local authority, or a "
-        "Lost Pupils Database code.",
+        "The destination part of the file name is not a school, a local authority, or a Lost Pupils Database code.",
         _RENAME,
     ),
     "bad_sequence": ("The number at the end of the file name is not valid (001 to 999).", _RENAME),

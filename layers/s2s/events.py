@@ -20,7 +20,11 @@ from s2s.transfers import Transfer
 logger = Logger(service="s2s")
 
 EventType = Literal[
-    "transfer.available", "transfer.rejected", "transfer.downloaded", "transfer.expiring", "transfer.claimed",
+    "transfer.available",
+    "transfer.rejected",
+    "transfer.downloaded",
+    "transfer.expiring",
+    "transfer.claimed",
 ]
 
 
@@ -93,7 +97,6 @@ def try_publish(event: dict[str, Any]) -> bool:
     """Publish now if we can; on failure leave it for the sweep (the change is already committed)."""
     try:
         return publish(event)
-    except Exception:  # noqa: BLE001 - any SNS failure leaves the event in the outbox
-        logger.warning("event left in outbox", extra={"event_type": event["type"],
-                                                      "transfer_id": event["transfer_id"]})
+    except Exception:
+        logger.warning("event left in outbox", extra={"event_type": event["type"], "transfer_id": event["transfer_id"]})
         return False

@@ -217,9 +217,7 @@ def build_envelope(operation: Operation, credentials: LrsCredentials, fields: Fi
     head: dict[str, str | Fields] = {}
     if operation in READ_OPERATIONS:
         head["FindType"] = "FUL"
-    head.update(
-        {"UKPRN": credentials.ukprn, "OrgPassword": credentials.password, "UserName": credentials.username}
-    )
+    head.update({"UKPRN": credentials.ukprn, "OrgPassword": credentials.password, "UserName": credentials.username})
     _add_fields(request, {**head, **fields})
     return bytes(ET.tostring(envelope, encoding="utf-8", xml_declaration=True))
 
@@ -232,9 +230,7 @@ def _value(raw: object) -> str:
 
 def learner_fields(values: Mapping[str, object]) -> dict[str, str]:
     """LRS element names and text for the request fields that are set."""
-    return {
-        element: _value(values[name]) for name, element in _REQUEST_FIELDS if values.get(name) is not None
-    }
+    return {element: _value(values[name]) for name, element in _REQUEST_FIELDS if values.get(name) is not None}
 
 
 def register_fields(registration: LearnerRegistration) -> Fields:
@@ -423,9 +419,7 @@ def map_update(uln: str, answer: LrsAnswer) -> LearnerUpdated:
     if code in {"WSRC0006", "WSRC0020"}:
         return LearnerUpdated(uln=uln, response_code=code, changed=code == "WSRC0006")
     if code == "WSRC0019":
-        raise errors.NotFound(
-            "The LRS has no learner with this ULN.", code="learner_not_found", details=_details(code)
-        )
+        raise errors.NotFound("The LRS has no learner with this ULN.", code="learner_not_found", details=_details(code))
     if code == "WSRC0013":
         raise errors.Conflict(
             "This learner's ULN has changed at the LRS. Find the learner again first.",
@@ -488,9 +482,7 @@ def _attempt(transport: Transport, endpoint: str, operation: str, body: bytes, t
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
             raise _Retryable(
-                errors.UpstreamTimeout(
-                    "The Learning Records Service did not answer in time. Please try again."
-                )
+                errors.UpstreamTimeout("The Learning Records Service did not answer in time. Please try again.")
             ) from exc
         raise _Retryable(
             errors.UpstreamError("The Learning Records Service could not be reached.", code="lrs_unreachable")
@@ -507,17 +499,13 @@ def _attempt(transport: Transport, endpoint: str, operation: str, body: bytes, t
     except MalformedAnswer as exc:
         if status >= 500:
             raise _Retryable(
-                errors.UpstreamError(
-                    f"The Learning Records Service failed (HTTP {status}).", code="lrs_http_error"
-                )
+                errors.UpstreamError(f"The Learning Records Service failed (HTTP {status}).", code="lrs_http_error")
             ) from exc
         raise errors.UpstreamError(
             "The Learning Records Service sent an answer S2S cannot read.", code="lrs_malformed_answer"
         ) from exc
     if status != 200:
-        raise errors.UpstreamError(
-            f"The Learning Records Service failed (HTTP {status}).", code="lrs_http_error"
-        )
+        raise errors.UpstreamError(f"The Learning Records Service failed (HTTP {status}).", code="lrs_http_error")
     return parsed
 
 

@@ -181,9 +181,7 @@ class _Refusal(Exception):
 
 def _has_zip_extension(name: str) -> bool:
     # Compare ASCII only: str.lower() maps some non-ASCII letters onto ASCII ones.
-    return len(name) >= len(EXTENSION) and name[-4:] in {
-        "." + z + i + p for z in "zZ" for i in "iI" for p in "pP"
-    }
+    return len(name) >= len(EXTENSION) and name[-4:] in {"." + z + i + p for z in "zZ" for i in "iI" for p in "pP"}
 
 
 def _parse(name: str) -> ParsedName:
@@ -200,9 +198,7 @@ def _parse(name: str) -> ParsedName:
         )
     stem = name[: -len(EXTENSION)]
     if not stem:
-        raise _Refusal(
-            "bad_pattern", f"The name is only “{name}”. Name the file by the S2S rules: {_EXAMPLES}."
-        )
+        raise _Refusal("bad_pattern", f"The name is only “{name}”. Name the file by the S2S rules: {_EXAMPLES}.")
     _check_characters(stem)
     tokens = stem.split("_")
     if "" in tokens:
@@ -247,9 +243,7 @@ def _parse(name: str) -> ParsedName:
 def _extension_message(name: str) -> str:
     stripped = name.rstrip()
     if stripped != name and _has_zip_extension(stripped):
-        return (
-            "The name has spaces or invisible characters after “.zip”. Remove them and send the file again."
-        )
+        return "The name has spaces or invisible characters after “.zip”. Remove them and send the file again."
     if stripped[-4:].lower() == ".xml":
         return (
             "S2S only accepts zip files encrypted with AES-256, and this is an XML file. Zip it with "
@@ -281,9 +275,7 @@ def _check_characters(stem: str) -> None:
             "like that. Remove the copy number.",
         )
     if stem != stem.strip():
-        raise _Refusal(
-            "bad_pattern", "The name starts or ends with a space. Remove it and send the file again."
-        )
+        raise _Refusal("bad_pattern", "The name starts or ends with a space. Remove it and send the file again.")
     for char in stem:
         if not _STEM_CHAR.fullmatch(char):
             raise _Refusal(
@@ -298,17 +290,14 @@ def _family(file_type: str) -> Family:
     if family is not None:
         return family
     # Only case can be wrong here: _parse has refused unknown types already.
-    raise _Refusal(
-        "bad_pattern", f"The file type “{file_type}” must be written in capitals: {file_type.upper()}."
-    )
+    raise _Refusal("bad_pattern", f"The file type “{file_type}” must be written in capitals: {file_type.upper()}.")
 
 
 def _check_generic(stem: str, destination: str, text: str) -> None:
     if destination.upper() in FILE_TYPES:
         raise _Refusal(
             "bad_pattern",
-            "The name stops after the destination: add the file's number at the end, for example "
-            f"{stem}_001.",
+            f"The name stops after the destination: add the file's number at the end, for example {stem}_001.",
         )
     if not _GENERIC_TEXT.fullmatch(text):
         raise _Refusal(
@@ -331,10 +320,7 @@ def _shape_message(tokens: list[str]) -> str:
             "and hyphens, but not underscores."
         )
     else:
-        hint = (
-            "It has too few parts: it needs at least the sender and the destination, separated by "
-            "underscores."
-        )
+        hint = "It has too few parts: it needs at least the sender and the destination, separated by underscores."
     return f"The name does not follow the S2S naming rules. {hint} Examples: {_EXAMPLES}."
 
 
@@ -480,8 +466,7 @@ def check_upload_name(name: str, sender_org: str, upn: str | None) -> ParsedName
         else:
             own = "Only schools and local authorities send files."
         raise Forbidden(
-            f"This file's name says it is from {parsed.source}, but you are signed in for {sender_org}. "
-            + own,
+            f"This file's name says it is from {parsed.source}, but you are signed in for {sender_org}. " + own,
             code="source_not_sender",
         )
     if parsed.is_lpd and not upn:

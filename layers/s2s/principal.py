@@ -65,10 +65,7 @@ def _organisation(raw: Any) -> Mapping[str, Any]:
 
 def _category(org: Mapping[str, Any]) -> str | None:
     category = org.get("category")
-    if isinstance(category, Mapping):
-        value = category.get("id")
-    else:
-        value = category
+    value = category.get("id") if isinstance(category, Mapping) else category
     return str(value) if value is not None else None
 
 

@@ -16,19 +16,26 @@ if TYPE_CHECKING:
 def charge(org: str, size_bytes: int, at: datetime) -> list[TransactWriteItemTypeDef]:
     """The conditional update that books one more upload of `size_bytes` for `org` today."""
     settings = get_settings()
-    return [{"Update": {
-        "TableName": store.table(),
-        "Key": store.key(f"QUOTA#{org}", f"D#{clock.day(at)}"),
-        "UpdateExpression": "ADD uploads :one, upload_bytes :size SET #ttl = :ttl",
-        "ConditionExpression": "attribute_not_exists(uploads) OR (uploads < :max_count AND upload_bytes <= :room)",
-        "ExpressionAttributeNames": {"#ttl": "ttl"},
-        "ExpressionAttributeValues": {
-            ":one": {"N": "1"}, ":size": {"N": str(size_bytes)},
-            ":max_count": {"N": str(settings.daily_upload_count)},
-            ":room": {"N": str(settings.daily_upload_bytes - size_bytes)},
-            ":ttl": {"N": str(int((at + timedelta(days=3)).timestamp()))},
-        },
-    }}]
+    return [
+        {
+            "Update": {
+                "TableName": store.table(),
+                "Key": store.key(f"QUOTA#{org}", f"D#{clock.day(at)}"),
+                "UpdateExpression": "ADD uploads :one, upload_bytes :size SET #ttl = :ttl",
+                "ConditionExpression": (
+                    "attribute_not_exists(uploads) OR (uploads < :max_count AND upload_bytes <= :room)"
+                ),
+                "ExpressionAttributeNames": {"#ttl": "ttl"},
+                "ExpressionAttributeValues": {
+                    ":one": {"N": "1"},
+                    ":size": {"N": str(size_bytes)},
+                    ":max_count": {"N": str(settings.daily_upload_count)},
+                    ":room": {"N": str(settings.daily_upload_bytes - size_bytes)},
+                    ":ttl": {"N": str(int((at + timedelta(days=3)).timestamp()))},
+                },
+            }
+        }
+    ]
 
 
 def seconds_until_tomorrow(at: datetime) -> int:

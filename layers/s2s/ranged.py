@@ -77,9 +77,7 @@ class _CountingReader:
             return b""
         if self._bytes_read + length > self.max_total_bytes:
             # Checked before fetching: the cap bounds what is transferred, not just what is kept.
-            raise ReadLimitExceeded(
-                f"reading {length} more bytes would exceed the cap of {self.max_total_bytes}"
-            )
+            raise ReadLimitExceeded(f"reading {length} more bytes would exceed the cap of {self.max_total_bytes}")
         self._requests += 1
         data = self._fetch(start, length)
         self._bytes_read += len(data)
@@ -109,9 +107,7 @@ class BytesRangedReader(_CountingReader):
 class FileRangedReader(_CountingReader):
     """Ranges of a local file, opened per read so the reader holds no file handle."""
 
-    def __init__(
-        self, path: str | os.PathLike[str], *, max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES
-    ) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES) -> None:
         super().__init__(max_total_bytes)
         self.path = os.fspath(path)
         self._size = os.path.getsize(self.path)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from s2s.models import Model
 from s2s.transfer_models import TransferSummary
 
 GroupBy = Literal["month", "school"]
 ReportFormat = Literal["json", "csv"]
 
 
-class Metrics(BaseModel):
+class Metrics(Model):
     """The seven report metrics (SPEC §8) for one period, one school or the whole range."""
 
     sent: int = Field(ge=0, description="Uploads from the LA's schools or the LA that became available")
@@ -36,7 +37,7 @@ class SchoolRow(Metrics):
     school_name: str | None = None
 
 
-class TransfersReport(BaseModel):
+class TransfersReport(Model):
     scope: str = Field(description="The LA code, or `national`")
     la: str | None = None
     date_from: str = Field(description="First day of the range (YYYY-MM-DD)")
@@ -46,7 +47,7 @@ class TransfersReport(BaseModel):
     totals: Metrics
 
 
-class UndownloadedRow(BaseModel):
+class UndownloadedRow(Model):
     transfer_id: str
     filename: str
     recipient: str = Field(description="LAESTAB, or <LA>LLLL / <LA>XXXX for files addressed to the LA")
@@ -59,7 +60,7 @@ class UndownloadedRow(BaseModel):
     no_subscribers: bool = Field(description="Nobody at the recipient gets notification emails")
 
 
-class UndownloadedReport(BaseModel):
+class UndownloadedReport(Model):
     la: str
     older_than_days: int
     items: list[UndownloadedRow]
@@ -70,12 +71,12 @@ class LostPupilFile(TransferSummary):
     claimable: bool = Field(description="Still live and unclaimed: an LA may claim it for one of its schools")
 
 
-class LostPupilList(BaseModel):
+class LostPupilList(Model):
     upn: str
     items: list[LostPupilFile]
 
 
-class ClaimRequest(BaseModel):
+class ClaimRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     destination: Annotated[

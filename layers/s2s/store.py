@@ -72,7 +72,7 @@ def _av(value: Any) -> dict[str, Any]:
         return {"BOOL": value}
     if isinstance(value, int):
         return {"N": str(value)}
-    return _serializer().serialize(value)  # type: ignore[no-any-return]
+    return _serializer().serialize(value)
 
 
 def to_av(value: dict[str, Any]) -> dict[str, Any]:
@@ -107,9 +107,18 @@ def transfer_key(transfer_id: str) -> dict[str, Any]:
 def index_keys(t: Transfer) -> dict[str, str | None]:
     """The GSI attributes this transfer should carry in its current state (None = absent)."""
     keys: dict[str, str | None] = {
-        "GSI1PK": None, "GSI1SK": None, "GSI2PK": f"FROM#{t.source}", "GSI2SK": f"{t.created_at}#{t.transfer_id}",
-        "GSI3PK": f"LA#{t.source_la}", "GSI3SK": f"{t.created_at}#{t.transfer_id}",
-        "GSI4PK": None, "GSI4SK": None, "GSI5PK": None, "GSI5SK": None, "GSI6PK": None, "GSI6SK": None,
+        "GSI1PK": None,
+        "GSI1SK": None,
+        "GSI2PK": f"FROM#{t.source}",
+        "GSI2SK": f"{t.created_at}#{t.transfer_id}",
+        "GSI3PK": f"LA#{t.source_la}",
+        "GSI3SK": f"{t.created_at}#{t.transfer_id}",
+        "GSI4PK": None,
+        "GSI4SK": None,
+        "GSI5PK": None,
+        "GSI5SK": None,
+        "GSI6PK": None,
+        "GSI6SK": None,
     }
     if t.available_at is not None:
         keys["GSI1PK"] = "TO#LPD" if t.is_lpd else f"TO#{t.recipient_org}"
@@ -126,8 +135,11 @@ def index_keys(t: Transfer) -> dict[str, str | None]:
     if t.status not in TERMINAL:
         from s2s.transfers import PENDING_EXPIRY_GRACE
 
-        due = (clock.parse(t.upload_expires_at) + PENDING_EXPIRY_GRACE if t.status == "pending_upload"
-               else clock.parse(t.expires_at))
+        due = (
+            clock.parse(t.upload_expires_at) + PENDING_EXPIRY_GRACE
+            if t.status == "pending_upload"
+            else clock.parse(t.expires_at)
+        )
         keys["GSI5PK"] = f"EXPDAY#{clock.day(due)}"
         keys["GSI5SK"] = f"{clock.iso(due)}#{t.transfer_id}"
     return keys
@@ -157,12 +169,19 @@ class Actor:
         return cls(user=name, org="S2S")
 
 
-def audit_put(transfer_id: str, action: str, actor: Actor, at: str, details: dict[str, Any] | None = None
-              ) -> TransactWriteItemTypeDef:
+def audit_put(
+    transfer_id: str, action: str, actor: Actor, at: str, details: dict[str, Any] | None = None
+) -> TransactWriteItemTypeDef:
     item = {
-        "PK": f"T#{transfer_id}", "SK": f"A#{at}#{next(_counter):06d}", "kind": "audit",
-        "action": action, "at": at, "actor_user": actor.user, "actor_org": actor.org,
-        "source_ip": actor.source_ip, "user_agent": actor.user_agent,
+        "PK": f"T#{transfer_id}",
+        "SK": f"A#{at}#{next(_counter):06d}",
+        "kind": "audit",
+        "action": action,
+        "at": at,
+        "actor_user": actor.user,
+        "actor_org": actor.org,
+        "source_ip": actor.source_ip,
+        "user_agent": actor.user_agent,
         "details": json.dumps(details or {}, sort_keys=True),
     }
     return {"Put": {"TableName": table(), "Item": to_av(item)}}
@@ -176,8 +195,11 @@ def write_audit(transfer_id: str, action: str, actor: Actor, details: dict[str, 
 
 def outbox_put(event: dict[str, Any]) -> TransactWriteItemTypeDef:
     item = {
-        "PK": f"T#{event['transfer_id']}", "SK": f"OUTBOX#{event['type']}", "kind": "outbox",
-        "GSI5PK": "OUTBOX", "GSI5SK": f"{event['occurred_at']}#{event['transfer_id']}",
+        "PK": f"T#{event['transfer_id']}",
+        "SK": f"OUTBOX#{event['type']}",
+        "kind": "outbox",
+        "GSI5PK": "OUTBOX",
+        "GSI5SK": f"{event['occurred_at']}#{event['transfer_id']}",
         "event": json.dumps(event, sort_keys=True),
     }
     return {"Put": {"TableName": table(), "Item": to_av(item)}}
@@ -191,11 +213,14 @@ def lease_outbox(transfer_id: str, event_type: str, seconds: int = 60) -> bool:
 
     try:
         dynamodb().update_item(
-            TableName=table(), Key=key(f"T#{transfer_id}", f"OUTBOX#{event_type}"),
+            TableName=table(),
+            Key=key(f"T#{transfer_id}", f"OUTBOX#{event_type}"),
             UpdateExpression="SET leased_until = :until",
             ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(leased_until) OR leased_until < :now)",
-            ExpressionAttributeValues={":until": {"S": clock.iso(at + timedelta(seconds=seconds))},
-                                       ":now": {"S": clock.iso(at)}},
+            ExpressionAttributeValues={
+                ":until": {"S": clock.iso(at + timedelta(seconds=seconds))},
+                ":now": {"S": clock.iso(at)},
+            },
         )
     except dynamodb().exceptions.ConditionalCheckFailedException:
         return False
@@ -206,8 +231,10 @@ def release_outbox(transfer_id: str, event_type: str) -> None:
     """Give the lease back after a failed publish, so the next delivery can try at once."""
     try:
         dynamodb().update_item(
-            TableName=table(), Key=key(f"T#{transfer_id}", f"OUTBOX#{event_type}"),
-            UpdateExpression="REMOVE leased_until", ConditionExpression="attribute_exists(PK)",
+            TableName=table(),
+            Key=key(f"T#{transfer_id}", f"OUTBOX#{event_type}"),
+            UpdateExpression="REMOVE leased_until",
+            ConditionExpression="attribute_exists(PK)",
         )
     except dynamodb().exceptions.ConditionalCheckFailedException:
         return
@@ -219,7 +246,8 @@ def delete_outbox(transfer_id: str, event_type: str) -> None:
 
 def outbox_for(transfer_id: str) -> list[dict[str, Any]]:
     resp = dynamodb().query(
-        TableName=table(), KeyConditionExpression="PK = :pk AND begins_with(SK, :o)",
+        TableName=table(),
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :o)",
         ExpressionAttributeValues={":pk": {"S": f"T#{transfer_id}"}, ":o": {"S": "OUTBOX#"}},
     )
     return [json.loads(from_av(i)["event"]) for i in resp.get("Items", [])]
@@ -227,8 +255,11 @@ def outbox_for(transfer_id: str) -> list[dict[str, Any]]:
 
 def outbox_older_than(at: str, limit: int = 100) -> list[dict[str, Any]]:
     resp = dynamodb().query(
-        TableName=table(), IndexName="GSI5", KeyConditionExpression="GSI5PK = :o AND GSI5SK < :at",
-        ExpressionAttributeValues={":o": {"S": "OUTBOX"}, ":at": {"S": at}}, Limit=limit,
+        TableName=table(),
+        IndexName="GSI5",
+        KeyConditionExpression="GSI5PK = :o AND GSI5SK < :at",
+        ExpressionAttributeValues={":o": {"S": "OUTBOX"}, ":at": {"S": at}},
+        Limit=limit,
     )
     return [json.loads(from_av(i)["event"]) for i in resp.get("Items", [])]
 
@@ -238,8 +269,8 @@ def outbox_older_than(at: str, limit: int = 100) -> list[dict[str, Any]]:
 
 def counter_updates(deltas: CounterDeltas) -> list[TransactWriteItemTypeDef]:
     updates: list[TransactWriteItemTypeDef] = []
-    for (scope, day), metrics in sorted(deltas.deltas.items()):
-        metrics = {m: d for m, d in metrics.items() if d}
+    for (scope, day), changes in sorted(deltas.deltas.items()):
+        metrics = {m: d for m, d in changes.items() if d}
         if not metrics:
             continue
         if scope.startswith("SCHOOL#"):
@@ -254,12 +285,17 @@ def counter_updates(deltas: CounterDeltas) -> list[TransactWriteItemTypeDef]:
         names = {f"#m{i}": m for i, m in enumerate(metrics)}
         values = {f":v{i}": {"N": str(d)} for i, d in enumerate(metrics.values())}
         add = "ADD " + ", ".join(f"#m{i} :v{i}" for i in range(len(metrics)))
-        updates.append({"Update": {
-            "TableName": table(), "Key": item_key,
-            "UpdateExpression": add + set_expr,
-            "ExpressionAttributeNames": {**names, "#d": "day"},
-            "ExpressionAttributeValues": {**values, **extra, ":day": {"S": day}},
-        }})
+        updates.append(
+            {
+                "Update": {
+                    "TableName": table(),
+                    "Key": item_key,
+                    "UpdateExpression": add + set_expr,
+                    "ExpressionAttributeNames": {**names, "#d": "day"},
+                    "ExpressionAttributeValues": {**values, **extra, ":day": {"S": day}},
+                }
+            }
+        )
     return updates
 
 
@@ -278,16 +314,24 @@ class ExtraConditionFailed(Exception):
     """One of the extra items of a transaction (for example the daily quota) refused it."""
 
 
-def create_transfer(t: Transfer, actor: Actor, details: dict[str, Any] | None = None,
-                    extra: Iterable[TransactWriteItemTypeDef] = ()) -> None:
+def create_transfer(
+    t: Transfer, actor: Actor, details: dict[str, Any] | None = None, extra: Iterable[TransactWriteItemTypeDef] = ()
+) -> None:
     """Put a new transfer with its first audit event and any `extra` conditional items."""
     try:
-        dynamodb().transact_write_items(TransactItems=[
-            {"Put": {"TableName": table(), "Item": transfer_item(t),
-                     "ConditionExpression": "attribute_not_exists(PK)"}},
-            audit_put(t.transfer_id, "created", actor, t.created_at, details),
-            *extra,
-        ])
+        dynamodb().transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table(),
+                        "Item": transfer_item(t),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+                audit_put(t.transfer_id, "created", actor, t.created_at, details),
+                *extra,
+            ]
+        )
     except dynamodb().exceptions.TransactionCanceledException as exc:
         reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
         if any(code == "ConditionalCheckFailed" for code in reasons[2:]):
@@ -321,12 +365,15 @@ def commit_change(
         condition += f" AND ({extra_condition})"
         values.update(extra_values or {})
     items: list[TransactWriteItemTypeDef] = [
-        {"Put": {
-            "TableName": table(), "Item": transfer_item(after),
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": values,
-        }},
+        {
+            "Put": {
+                "TableName": table(),
+                "Item": transfer_item(after),
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": values,
+            }
+        },
         audit_put(after.transfer_id, action, actor, at, audit_details),
     ]
     if event is not None:
@@ -345,34 +392,50 @@ def commit_change(
 def record_download(t: Transfer, actor: Actor, at: str) -> None:
     """A download receipt (audit event), on condition that the file is still live and unexpired.
     Receipts are audit events only, so parallel downloads never contend on the transfer item."""
-    dynamodb().transact_write_items(TransactItems=[
-        {"ConditionCheck": {
-            "TableName": table(), "Key": transfer_key(t.transfer_id),
-            "ConditionExpression": "#status IN (:a, :d) AND expires_at > :now",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":a": {"S": "available"}, ":d": {"S": "downloaded"},
-                                          ":now": {"S": at}},
-        }},
-        audit_put(t.transfer_id, "downloaded", actor, at,
-                  {"source_ip": actor.source_ip, "user_agent": actor.user_agent}),
-    ])
+    dynamodb().transact_write_items(
+        TransactItems=[
+            {
+                "ConditionCheck": {
+                    "TableName": table(),
+                    "Key": transfer_key(t.transfer_id),
+                    "ConditionExpression": "#status IN (:a, :d) AND expires_at > :now",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":a": {"S": "available"},
+                        ":d": {"S": "downloaded"},
+                        ":now": {"S": at},
+                    },
+                }
+            },
+            audit_put(
+                t.transfer_id, "downloaded", actor, at, {"source_ip": actor.source_ip, "user_agent": actor.user_agent}
+            ),
+        ]
+    )
 
 
 def audit_events(transfer_id: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
-        "TableName": table(), "KeyConditionExpression": "PK = :pk AND begins_with(SK, :a)",
+        "TableName": table(),
+        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :a)",
         "ExpressionAttributeValues": {":pk": {"S": f"T#{transfer_id}"}, ":a": {"S": "A#"}},
     }
     while True:
         resp = dynamodb().query(**kwargs)
         for raw in resp.get("Items", []):
             data = from_av(raw)
-            items.append({
-                "action": data["action"], "at": data["at"], "actor_user": data["actor_user"],
-                "actor_org": data["actor_org"], "source_ip": data.get("source_ip", ""),
-                "user_agent": data.get("user_agent", ""), "details": json.loads(data.get("details") or "{}"),
-            })
+            items.append(
+                {
+                    "action": data["action"],
+                    "at": data["at"],
+                    "actor_user": data["actor_user"],
+                    "actor_org": data["actor_org"],
+                    "source_ip": data.get("source_ip", ""),
+                    "user_agent": data.get("user_agent", ""),
+                    "details": json.loads(data.get("details") or "{}"),
+                }
+            )
         if "LastEvaluatedKey" not in resp:
             return items
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
@@ -390,21 +453,29 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         state = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except ValueError as exc:
-        raise InvalidRequest("The cursor is not one we gave out.", code="validation_error",
-                             details=[{"field": "cursor", "reason": "invalid"}]) from exc
+        raise InvalidRequest(
+            "The cursor is not one we gave out.",
+            code="validation_error",
+            details=[{"field": "cursor", "reason": "invalid"}],
+        ) from exc
     if not isinstance(state, dict):
         raise InvalidRequest("The cursor is not one we gave out.", details=[{"field": "cursor", "reason": "invalid"}])
     return state
 
 
-def query_index(index: str, pk_value: str, *, limit: int, start: dict[str, Any] | None
-                ) -> tuple[list[Transfer], dict[str, Any] | None]:
+def query_index(
+    index: str, pk_value: str, *, limit: int, start: dict[str, Any] | None
+) -> tuple[list[Transfer], dict[str, Any] | None]:
     """Newest first, one page of transfers under one index partition."""
     pk_name = f"{index}PK"
     kwargs: dict[str, Any] = {
-        "TableName": table(), "IndexName": index, "KeyConditionExpression": "#pk = :pk",
-        "ExpressionAttributeNames": {"#pk": pk_name}, "ExpressionAttributeValues": {":pk": {"S": pk_value}},
-        "ScanIndexForward": False, "Limit": limit,
+        "TableName": table(),
+        "IndexName": index,
+        "KeyConditionExpression": "#pk = :pk",
+        "ExpressionAttributeNames": {"#pk": pk_name},
+        "ExpressionAttributeValues": {":pk": {"S": pk_value}},
+        "ScanIndexForward": False,
+        "Limit": limit,
     }
     if start:
         kwargs["ExclusiveStartKey"] = start
@@ -413,8 +484,15 @@ def query_index(index: str, pk_value: str, *, limit: int, start: dict[str, Any] 
     return transfers, resp.get("LastEvaluatedKey")
 
 
-def iter_index(index: str, pk_value: str, *, sk_from: str | None = None, sk_to: str | None = None,
-               newest_first: bool = False, page: int = 100) -> Iterator[dict[str, Any]]:
+def iter_index(
+    index: str,
+    pk_value: str,
+    *,
+    sk_from: str | None = None,
+    sk_to: str | None = None,
+    newest_first: bool = False,
+    page: int = 100,
+) -> Iterator[dict[str, Any]]:
     """Every item under one index partition (optionally a sort-key range), as plain dicts."""
     names = {"#pk": f"{index}PK", "#sk": f"{index}SK"}
     values: dict[str, Any] = {":pk": {"S": pk_value}}
@@ -428,9 +506,13 @@ def iter_index(index: str, pk_value: str, *, sk_from: str | None = None, sk_to: 
     else:
         names.pop("#sk")
     kwargs: dict[str, Any] = {
-        "TableName": table(), "IndexName": index, "KeyConditionExpression": condition,
-        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
-        "ScanIndexForward": not newest_first, "Limit": page,
+        "TableName": table(),
+        "IndexName": index,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": not newest_first,
+        "Limit": page,
     }
     while True:
         resp = dynamodb().query(**kwargs)
@@ -446,12 +528,15 @@ def iter_index(index: str, pk_value: str, *, sk_from: str | None = None, sk_to: 
 
 def org_name_update(org: str, name: str, at: datetime) -> TransactWriteItemTypeDef:
     """The update that keeps an organisation's display name (from its users' tokens)."""
-    return {"Update": {
-        "TableName": table(), "Key": key(f"ORG#{org}", "PROFILE"),
-        "UpdateExpression": "SET #n = :n, seen_at = :at",
-        "ExpressionAttributeNames": {"#n": "name"},
-        "ExpressionAttributeValues": {":n": {"S": name[:200]}, ":at": {"S": clock.iso(at)}},
-    }}
+    return {
+        "Update": {
+            "TableName": table(),
+            "Key": key(f"ORG#{org}", "PROFILE"),
+            "UpdateExpression": "SET #n = :n, seen_at = :at",
+            "ExpressionAttributeNames": {"#n": "name"},
+            "ExpressionAttributeValues": {":n": {"S": name[:200]}, ":at": {"S": clock.iso(at)}},
+        }
+    }
 
 
 def remember_org_name(org: str, name: str, at: datetime) -> None:
@@ -459,7 +544,7 @@ def remember_org_name(org: str, name: str, at: datetime) -> None:
     if not name:
         return
     update = org_name_update(org, name, at)["Update"]
-    dynamodb().update_item(**update)  # type: ignore[arg-type]
+    dynamodb().update_item(**update)
 
 
 def org_name(org: str) -> str | None:

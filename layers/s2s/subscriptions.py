@@ -244,9 +244,7 @@ def claim_send(event_id: str, email: str, now: datetime | None = None) -> SendCl
         response: dict[str, Any] = dict(exc.response)
         old: dict[str, Any] = (
             response.get("Item")
-            or client.get_item(TableName=table(), Key=_sent_key(event_id, email), ConsistentRead=True).get(
-                "Item"
-            )
+            or client.get_item(TableName=table(), Key=_sent_key(event_id, email), ConsistentRead=True).get("Item")
             or {}
         )
         state = old.get("state", {}).get("S")

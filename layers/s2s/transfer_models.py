@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-class Model(BaseModel):
-    """Schemas are built on first use, not at import: a cold start pays only for what it serves."""
-
-    model_config = ConfigDict(defer_build=True)
-
+from s2s.models import Model
 
 StatusName = Literal["pending_upload", "available", "downloaded", "withdrawn", "removed", "rejected", "expired"]
 
 
 class CreateTransferRequest(Model):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
 
-    filename: Annotated[str, Field(min_length=1, max_length=255, description="The file name, e.g. 8231234_CTF_8232345_001.zip")]
+    filename: Annotated[
+        str, Field(min_length=1, max_length=255, description="The file name, e.g. 8231234_CTF_8232345_001.zip")
+    ]
     size_bytes: Annotated[int, Field(ge=1, description="The exact size of the zip in bytes")]
     sha256: Annotated[
         str | None,

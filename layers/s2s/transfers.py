@@ -13,7 +13,13 @@ from s2s.principal import Principal
 
 Status = Literal["pending_upload", "available", "downloaded", "withdrawn", "removed", "rejected", "expired"]
 STATUSES: tuple[Status, ...] = (
-    "pending_upload", "available", "downloaded", "withdrawn", "removed", "rejected", "expired",
+    "pending_upload",
+    "available",
+    "downloaded",
+    "withdrawn",
+    "removed",
+    "rejected",
+    "expired",
 )
 LIVE: tuple[Status, ...] = ("available", "downloaded")
 TERMINAL: tuple[Status, ...] = ("withdrawn", "removed", "rejected", "expired")
@@ -181,7 +187,7 @@ class CounterDeltas:
         bucket = self.deltas.setdefault((scope, day), {})
         bucket[metric] = bucket.get(metric, 0) + delta
 
-    def side(self, org: str, la: str | None, kind: str, day: str, metric: str, delta: int = 1) -> None:
+    def side(self, org: str, la: str | None, kind: str, day: str, metric: str, *, delta: int = 1) -> None:
         """Count for an organisation: its LA, and the school itself when it is one."""
         if la is None:
             return
@@ -222,7 +228,7 @@ def counter_deltas(transfer: Transfer, new_status: Status, at: datetime) -> Coun
     elif old == "available" and recipient_counts and receipt_day is not None:
         kind = _recipient_kind(transfer)
         if new_status in ("downloaded", "removed", "withdrawn", "expired"):
-            out.side(transfer.recipient_org, transfer.dest_la, kind, receipt_day, "not_downloaded", -1)
+            out.side(transfer.recipient_org, transfer.dest_la, kind, receipt_day, "not_downloaded", delta=-1)
             out.add("ALL", receipt_day, "not_downloaded", -1)
         if new_status == "downloaded":
             out.side(transfer.recipient_org, transfer.dest_la, kind, today, "downloaded")

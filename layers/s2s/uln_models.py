@@ -20,7 +20,6 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -29,6 +28,7 @@ from pydantic import (
 )
 
 from s2s.identifiers import is_valid_uln
+from s2s.models import Model
 
 NAME_MAX = 35
 MIN_REGISTRATION_AGE = 13
@@ -118,7 +118,7 @@ BirthDate = Annotated[date, AfterValidator(_check_birth_date)]
 Email = Annotated[str, BeforeValidator(_strip), AfterValidator(_check_email)]
 
 
-class _Request(BaseModel):
+class _Request(Model):
     # Unknown fields are refused rather than dropped, so a typo never silently loses data.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -179,7 +179,7 @@ class LearnerUpdate(_Request):
         return self
 
 
-class Learner(BaseModel):
+class Learner(Model):
     """A learner as the LRS knows them."""
 
     uln: str
@@ -191,7 +191,7 @@ class Learner(BaseModel):
     previous_family_name: str | None = None
 
 
-class LearnerSearchResult(BaseModel):
+class LearnerSearchResult(Model):
     """A find answered with a match: `exact` (the learner), `possible` (candidates to choose
     from) or `linked` (the LRS substituted the master record; `master_uln` is the ULN to use)."""
 
@@ -202,14 +202,14 @@ class LearnerSearchResult(BaseModel):
     master_uln: str | None = None
 
 
-class LearnerRegistered(BaseModel):
+class LearnerRegistered(Model):
     """The ULN the LRS allocated (WSRC0005) or already held for the same details (WSRC0021)."""
 
     uln: str
     response_code: str
 
 
-class LearnerUpdated(BaseModel):
+class LearnerUpdated(Model):
     """The LRS accepted the update (WSRC0006) or found nothing to change (WSRC0020)."""
 
     uln: str

@@ -45,8 +45,12 @@ def _require_sender_or_recipient(principal: Principal) -> None:
 
 
 def actor_for(principal: Principal, origin: dict[str, str]) -> Actor:
-    return Actor(user=principal.user_id, org=principal.org, source_ip=origin.get("source_ip", ""),
-                 user_agent=origin.get("user_agent", ""))
+    return Actor(
+        user=principal.user_id,
+        org=principal.org,
+        source_ip=origin.get("source_ip", ""),
+        user_agent=origin.get("user_agent", ""),
+    )
 
 
 # ---------------------------------------------------------------------------- upload tickets
@@ -59,8 +63,15 @@ class UploadTicket:
     fields: dict[str, str]
 
 
-def issue_upload_ticket(principal: Principal, origin: dict[str, str], *, filename: str, size_bytes: int,
-                        sha256: str | None = None, upn: str | None = None) -> UploadTicket:
+def issue_upload_ticket(
+    principal: Principal,
+    origin: dict[str, str],
+    *,
+    filename: str,
+    size_bytes: int,
+    sha256: str | None = None,
+    upn: str | None = None,
+) -> UploadTicket:
     """Check the name, sender, size and UPN; record a `pending_upload` transfer; presign a POST
     that can only create exactly this key with exactly this size, within 15 minutes."""
     from s2s.naming import check_upload_name
@@ -72,11 +83,13 @@ def issue_upload_ticket(principal: Principal, origin: dict[str, str], *, filenam
     if size_bytes > settings.max_upload_bytes:
         raise TooLarge(
             f"The file is {size_bytes} bytes; the most S2S accepts is {settings.max_upload_bytes} bytes. "
-            "Split the pupils over several files.", code="too_large",
+            "Split the pupils over several files.",
+            code="too_large",
         )
     if size_bytes < MIN_ZIP_BYTES:
-        raise InvalidRequest("A zip file is at least 22 bytes.",
-                             details=[{"field": "size_bytes", "reason": "too_small"}])
+        raise InvalidRequest(
+            "A zip file is at least 22 bytes.", details=[{"field": "size_bytes", "reason": "too_small"}]
+        )
     from s2s import quotas
 
     now = clock.now()
@@ -106,12 +119,18 @@ def issue_upload_ticket(principal: Principal, origin: dict[str, str], *, filenam
     )
     actor = actor_for(principal, origin)
     try:
-        store.create_transfer(transfer, actor, {"filename": transfer.filename, "size_bytes": size_bytes},
-                              extra=[*quota_charge, store.org_name_update(principal.org, principal.org_name, now)])
+        store.create_transfer(
+            transfer,
+            actor,
+            {"filename": transfer.filename, "size_bytes": size_bytes},
+            extra=[*quota_charge, store.org_name_update(principal.org, principal.org_name, now)],
+        )
     except store.ExtraConditionFailed as exc:
         raise Throttled(
             "Your organisation has reached today's upload limit. Try again tomorrow, or ask the S2S "
-            "helpdesk to raise it.", retry_after=quotas.seconds_until_tomorrow(now), code="quota_exceeded",
+            "helpdesk to raise it.",
+            retry_after=quotas.seconds_until_tomorrow(now),
+            code="quota_exceeded",
         ) from exc
     post = s3().generate_presigned_post(
         Bucket=settings.bucket_name,
@@ -141,9 +160,17 @@ def _reject(t: Transfer, reason: str, message: str, actor: Actor) -> None:
     at = clock.now()
     after = replace(t, status="rejected", reason=reason, reason_message=message, ended_at=clock.iso(at))
     event = events.build_event("transfer.rejected", after, clock.iso(at))
-    store.commit_change(t, after, allowed_from=("pending_upload",), action="rejected", actor=actor,
-                        at=clock.iso(at), deltas=counter_deltas(t, "rejected", at), event=event,
-                        audit_details={"reason": reason})
+    store.commit_change(
+        t,
+        after,
+        allowed_from=("pending_upload",),
+        action="rejected",
+        actor=actor,
+        at=clock.iso(at),
+        deltas=counter_deltas(t, "rejected", at),
+        event=event,
+        audit_details={"reason": reason},
+    )
 
 
 def handle_landed_object(bucket: str, key: str) -> Outcome:
@@ -192,9 +219,12 @@ def handle_landed_object(bucket: str, key: str) -> Outcome:
         why = "size differs from the upload ticket" if size != t.size_bytes else "upload ticket expired"
         _security_event("unexpected_object", transfer_id=transfer_id, why=why)
         try:
-            _reject(t, "unexpected_object",
-                    f"The file that arrived does not match the upload that was started ({why}). Send it again.",
-                    actor)
+            _reject(
+                t,
+                "unexpected_object",
+                f"The file that arrived does not match the upload that was started ({why}). Send it again.",
+                actor,
+            )
         except TransitionConflict:
             return "duplicate"
         _delete_quietly(bucket, key)
@@ -208,23 +238,50 @@ def handle_landed_object(bucket: str, key: str) -> Outcome:
     parsed = parse_filename(t.filename)
     reader = S3RangedReader(s3(), bucket, key, size=size, etag=head["ETag"])
     verdict = inspect_archive(
-        reader, expected_size=t.size_bytes, max_upload_bytes=settings.max_upload_bytes,
+        reader,
+        expected_size=t.size_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
         single_entry_name=parsed.expected_entry_name if parsed.single_entry else None,
     )
-    logger.info("landing check", extra={"transfer_id": transfer_id, "ok": verdict.ok, "reason": verdict.reason,
-                                        "bytes_read": verdict.bytes_read, "entries": verdict.entries})
+    logger.info(
+        "landing check",
+        extra={
+            "transfer_id": transfer_id,
+            "ok": verdict.ok,
+            "reason": verdict.reason,
+            "bytes_read": verdict.bytes_read,
+            "entries": verdict.entries,
+        },
+    )
     try:
         if verdict.ok:
             # Copy only the object we inspected: a replacement posted meanwhile fails the ETag match.
-            s3().copy_object(Bucket=bucket, Key=t.stored_key, CopySource={"Bucket": bucket, "Key": key},
-                             CopySourceIfMatch=head["ETag"], MetadataDirective="COPY")
+            s3().copy_object(
+                Bucket=bucket,
+                Key=t.stored_key,
+                CopySource={"Bucket": bucket, "Key": key},
+                CopySourceIfMatch=head["ETag"],
+                MetadataDirective="COPY",
+            )
             at = clock.now()
-            after = replace(t, status="available", available_at=clock.iso(at),
-                            expires_at=clock.iso(at + timedelta(days=settings.retention_days)))
+            after = replace(
+                t,
+                status="available",
+                available_at=clock.iso(at),
+                expires_at=clock.iso(at + timedelta(days=settings.retention_days)),
+            )
             event = events.build_event("transfer.available", after, clock.iso(at))
-            store.commit_change(t, after, allowed_from=("pending_upload",), action="available", actor=actor,
-                                at=clock.iso(at), deltas=counter_deltas(t, "available", at), event=event,
-                                audit_details={"entries": verdict.entries, "bytes_read": verdict.bytes_read})
+            store.commit_change(
+                t,
+                after,
+                allowed_from=("pending_upload",),
+                action="available",
+                actor=actor,
+                at=clock.iso(at),
+                deltas=counter_deltas(t, "available", at),
+                event=event,
+                audit_details={"entries": verdict.entries, "bytes_read": verdict.bytes_read},
+            )
             outcome: Outcome = "available"
         else:
             _reject(t, verdict.reason or "not_zip", verdict.message, actor)
@@ -253,9 +310,15 @@ def describe(principal: Principal, t: Transfer) -> dict[str, Any]:
     """What a caller sees of a transfer: metadata, status now, audit events and receipts."""
     audit = store.audit_events(t.transfer_id)
     receipts = [
-        {"at": a["at"], "user": a["actor_user"], "organisation": a["actor_org"],
-         "source_ip": a["source_ip"], "user_agent": a["user_agent"]}
-        for a in audit if a["action"] == "downloaded"
+        {
+            "at": a["at"],
+            "user": a["actor_user"],
+            "organisation": a["actor_org"],
+            "source_ip": a["source_ip"],
+            "user_agent": a["user_agent"],
+        }
+        for a in audit
+        if a["action"] == "downloaded"
     ]
     if not is_sender_side(principal, t):
         # The recipient side sees the file's life from the moment it reached them.
@@ -286,8 +349,9 @@ def summary(principal: Principal, t: Transfer) -> dict[str, Any]:
         "expires_at": t.expires_at,
         "upload_expires_at": t.upload_expires_at if status == "pending_upload" else None,
         "lost_pupil": t.is_lpd,
-        "direction": "sent" if is_sender_side(principal, t) and not is_recipient_side(principal, t) else (
-            "received" if not is_sender_side(principal, t) else "both"),
+        "direction": "sent"
+        if is_sender_side(principal, t) and not is_recipient_side(principal, t)
+        else ("received" if not is_sender_side(principal, t) else "both"),
         "can_download": can_download(principal, t) and status in LIVE,
     }
 
@@ -303,15 +367,23 @@ def _streams_for(principal: Principal, box: Box) -> list[tuple[str, str]]:
 
 
 def _index_key(item: dict[str, Any], index: str) -> dict[str, Any]:
-    return {"PK": {"S": item["PK"]}, "SK": {"S": item["SK"]},
-            f"{index}PK": {"S": item[f"{index}PK"]}, f"{index}SK": {"S": item[f"{index}SK"]}}
+    return {
+        "PK": {"S": item["PK"]},
+        "SK": {"S": item["SK"]},
+        f"{index}PK": {"S": item[f"{index}PK"]},
+        f"{index}SK": {"S": item[f"{index}SK"]},
+    }
 
 
 def _stream(index: str, pk: str, start: dict[str, Any] | None, page: int) -> Iterator[dict[str, Any]]:
     kwargs: dict[str, Any] = {
-        "TableName": store.table(), "IndexName": index, "KeyConditionExpression": "#pk = :pk",
-        "ExpressionAttributeNames": {"#pk": f"{index}PK"}, "ExpressionAttributeValues": {":pk": {"S": pk}},
-        "ScanIndexForward": False, "Limit": page,
+        "TableName": store.table(),
+        "IndexName": index,
+        "KeyConditionExpression": "#pk = :pk",
+        "ExpressionAttributeNames": {"#pk": f"{index}PK"},
+        "ExpressionAttributeValues": {":pk": {"S": pk}},
+        "ScanIndexForward": False,
+        "Limit": page,
     }
     if start:
         kwargs["ExclusiveStartKey"] = start
@@ -338,8 +410,9 @@ def _valid_position(position: Any, index: str, pk: str) -> bool:
     return bool(position[f"{index}PK"]["S"] == pk)
 
 
-def list_transfers(principal: Principal, *, box: Box, status: Status | None, limit: int,
-                   cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+def list_transfers(
+    principal: Principal, *, box: Box, status: Status | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page, newest first. For the LA view the two index partitions (from and to the LA's
     schools) are merged; the cursor carries where each one stopped."""
     _require_sender_or_recipient(principal)
@@ -350,8 +423,9 @@ def list_transfers(principal: Principal, *, box: Box, status: Status | None, lim
     starts: list[Any] = state.get("at") or [None] * len(streams)
     for (index, pk), start in zip(streams, starts, strict=True):
         if not _valid_position(start, index, pk):
-            raise InvalidRequest("The cursor is not one we gave out.",
-                                 details=[{"field": "cursor", "reason": "invalid"}])
+            raise InvalidRequest(
+                "The cursor is not one we gave out.", details=[{"field": "cursor", "reason": "invalid"}]
+            )
     iters = [
         _stream(index, pk, start, page=min(limit + 1, 100)) if start != "done" else iter(())
         for (index, pk), start in zip(streams, starts, strict=True)
@@ -407,24 +481,32 @@ def request_download(principal: Principal, origin: dict[str, str], transfer_id: 
 
     def attempt(t: Transfer) -> Transfer:
         if not can_download(principal, t):
-            raise Forbidden("Only the organisation the file is addressed to can download it.",
-                            code="not_recipient")
+            raise Forbidden("Only the organisation the file is addressed to can download it.", code="not_recipient")
         status = effective_status(t)
         if status in TERMINAL and status != "rejected":
             raise Gone(f"This file is no longer available: it was {status}.", code=status)
         if status not in LIVE:
-            raise Conflict(f"This file cannot be downloaded yet: it is {status.replace('_', ' ')}.",
-                           code="not_available")
+            raise Conflict(
+                f"This file cannot be downloaded yet: it is {status.replace('_', ' ')}.", code="not_available"
+            )
         at = clock.now()
         details = {"source_ip": actor.source_ip, "user_agent": actor.user_agent}
         if t.status == "available":
             after = replace(t, status="downloaded", downloaded_at=clock.iso(at))
-            event = events.build_event("transfer.downloaded", after, clock.iso(at),
-                                       downloaded_by=principal.org)
-            store.commit_change(t, after, allowed_from=("available",), action="downloaded", actor=actor,
-                                at=clock.iso(at), deltas=counter_deltas(t, "downloaded", at), event=event,
-                                audit_details=details,
-                                extra_condition="expires_at > :now", extra_values={":now": {"S": clock.iso(at)}})
+            event = events.build_event("transfer.downloaded", after, clock.iso(at), downloaded_by=principal.org)
+            store.commit_change(
+                t,
+                after,
+                allowed_from=("available",),
+                action="downloaded",
+                actor=actor,
+                at=clock.iso(at),
+                deltas=counter_deltas(t, "downloaded", at),
+                event=event,
+                audit_details=details,
+                extra_condition="expires_at > :now",
+                extra_values={":now": {"S": clock.iso(at)}},
+            )
             first_event.append(event)
         else:
             try:
@@ -439,8 +521,11 @@ def request_download(principal: Principal, origin: dict[str, str], transfer_id: 
     expires = clock.now() + timedelta(seconds=settings.download_url_seconds)
     url = s3().generate_presigned_url(
         "get_object",
-        Params={"Bucket": settings.bucket_name, "Key": t.stored_key,
-                "ResponseContentDisposition": f'attachment; filename="{t.filename}"'},
+        Params={
+            "Bucket": settings.bucket_name,
+            "Key": t.stored_key,
+            "ResponseContentDisposition": f'attachment; filename="{t.filename}"',
+        },
         ExpiresIn=settings.download_url_seconds,
     )
     logger.info("download issued", extra={"transfer_id": transfer_id, **principal.log_fields()})
@@ -455,19 +540,21 @@ def remove(principal: Principal, origin: dict[str, str], transfer_id: str) -> St
     def attempt(t: Transfer) -> Status:
         new = removal_status(principal, t)
         if new is None:
-            raise Forbidden("Only the sender, the recipient or the recipient's LA can remove a file.",
-                            code="forbidden")
+            raise Forbidden("Only the sender, the recipient or the recipient's LA can remove a file.", code="forbidden")
         status = effective_status(t)
         if status in TERMINAL:
             raise Gone(f"This file is already {status}.", code=status)
         if new == "withdrawn" and status == "downloaded":
-            raise Conflict("The recipient has already downloaded this file, so it cannot be withdrawn. "
-                           "Ask them to remove it.", code="already_downloaded")
+            raise Conflict(
+                "The recipient has already downloaded this file, so it cannot be withdrawn. Ask them to remove it.",
+                code="already_downloaded",
+            )
         at = clock.now()
         after = replace(t, status=new, ended_at=clock.iso(at))
         allowed: tuple[Status, ...] = ("pending_upload", "available") if new == "withdrawn" else LIVE
-        store.commit_change(t, after, allowed_from=allowed, action=new, actor=actor, at=clock.iso(at),
-                            deltas=counter_deltas(t, new, at))
+        store.commit_change(
+            t, after, allowed_from=allowed, action=new, actor=actor, at=clock.iso(at), deltas=counter_deltas(t, new, at)
+        )
         return new
 
     new_status: Status = _with_retries(transfer_id, attempt, principal)
@@ -493,9 +580,15 @@ def _expire(t: Transfer) -> bool:
     at = clock.now()
     after = replace(t, status="expired", ended_at=clock.iso(at))
     try:
-        store.commit_change(t, after, allowed_from=("pending_upload", "available", "downloaded"),
-                            action="expired", actor=Actor.system("expiry-sweep"), at=clock.iso(at),
-                            deltas=counter_deltas(t, "expired", at))
+        store.commit_change(
+            t,
+            after,
+            allowed_from=("pending_upload", "available", "downloaded"),
+            action="expired",
+            actor=Actor.system("expiry-sweep"),
+            at=clock.iso(at),
+            deltas=counter_deltas(t, "expired", at),
+        )
     except TransitionConflict:
         return False
     settings = get_settings()
@@ -509,10 +602,17 @@ def _remind(t: Transfer) -> bool:
     after = replace(t, expiring_notified=True)
     event = events.build_event("transfer.expiring", after, clock.iso(at))
     try:
-        store.commit_change(t, after, allowed_from=("available",), action="expiring_reminder",
-                            actor=Actor.system("expiry-sweep"), at=clock.iso(at), event=event,
-                            extra_condition="attribute_not_exists(expiring_notified) OR expiring_notified = :f",
-                            extra_values={":f": {"BOOL": False}})
+        store.commit_change(
+            t,
+            after,
+            allowed_from=("available",),
+            action="expiring_reminder",
+            actor=Actor.system("expiry-sweep"),
+            at=clock.iso(at),
+            event=event,
+            extra_condition="attribute_not_exists(expiring_notified) OR expiring_notified = :f",
+            extra_values={":f": {"BOOL": False}},
+        )
     except TransitionConflict:
         return False
     events.try_publish(event)
@@ -541,9 +641,13 @@ def sweep(lookback_days: int | None = None) -> SweepReport:
         day = clock.day(now + timedelta(days=offset))
         for item in store.iter_index("GSI5", f"EXPDAY#{day}"):
             t = Transfer.from_dict(item)
-            if t.status == "available" and not t.expiring_notified and effective_status(t, now) == "available" \
-                    and clock.parse(t.expires_at) <= now + timedelta(days=settings.expiring_within_days) \
-                    and _remind(t):
+            if (
+                t.status == "available"
+                and not t.expiring_notified
+                and effective_status(t, now) == "available"
+                and clock.parse(t.expires_at) <= now + timedelta(days=settings.expiring_within_days)
+                and _remind(t)
+            ):
                 report.reminded += 1
     for event in store.outbox_older_than(clock.iso(now - timedelta(minutes=1))):
         if events.try_publish(event):

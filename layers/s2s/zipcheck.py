@@ -258,16 +258,12 @@ def _read_end_records(reader: RangedReader, size: int) -> tuple[_Window, _Direct
     eocd_at = _find_eocd(tail)
     if eocd_at < 0:
         raise _Refusal("not_zip", "no end of central directory record")
-    (_sig, disk, cd_disk, disk_entries, entries, cd_size, cd_offset, _comment) = _EOCD.unpack_from(
-        tail, eocd_at
-    )
+    (_sig, disk, cd_disk, disk_entries, entries, cd_size, cd_offset, _comment) = _EOCD.unpack_from(tail, eocd_at)
     eocd_pos = window.start + eocd_at
 
     locator_pos = eocd_pos - _ZIP64_LOCATOR.size
     if locator_pos >= 0 and window.get(locator_pos, 4) == _ZIP64_LOCATOR_SIG:
-        return window, _read_zip64(
-            window, locator_pos, (disk, cd_disk, disk_entries, entries, cd_size, cd_offset)
-        )
+        return window, _read_zip64(window, locator_pos, (disk, cd_disk, disk_entries, entries, cd_size, cd_offset))
 
     if disk != 0 or cd_disk != 0 or disk_entries != entries:
         raise _Refusal("not_zip", "multi-disk archive")
@@ -287,16 +283,14 @@ def _find_eocd(tail: bytes) -> int:
 
 
 def _read_zip64(window: _Window, locator_pos: int, eocd_fields: tuple[int, ...]) -> _Directory:
-    _sig, record_disk, record_offset, disks = _ZIP64_LOCATOR.unpack(
-        window.get(locator_pos, _ZIP64_LOCATOR.size)
-    )
+    _sig, record_disk, record_offset, disks = _ZIP64_LOCATOR.unpack(window.get(locator_pos, _ZIP64_LOCATOR.size))
     if record_disk != 0 or disks not in (0, 1):
         raise _Refusal("not_zip", "multi-disk ZIP64 archive")
     if record_offset + _ZIP64_EOCD.size > locator_pos:
         raise _Refusal("not_zip", "ZIP64 end record does not fit before its locator")
     record = window.get(record_offset, _ZIP64_EOCD.size)
-    (sig, record_size, _made, _needed, disk, cd_disk, disk_entries, entries, cd_size, cd_offset) = (
-        _ZIP64_EOCD.unpack(record)
+    (sig, record_size, _made, _needed, disk, cd_disk, disk_entries, entries, cd_size, cd_offset) = _ZIP64_EOCD.unpack(
+        record
     )
     if sig != _ZIP64_EOCD_SIG:
         raise _Refusal("not_zip", "ZIP64 locator does not point at a ZIP64 end record")
@@ -340,9 +334,7 @@ def _check_entry_count(directory: _Directory, single_entry_name: str | None) -> 
             f"exactly one: {single_entry_name}. Zip that one file with AES-256 encryption and send it again.",
         )
     if not directory.entries * _CENTRAL.size <= directory.size <= directory.entries * MAX_CENTRAL_ENTRY_BYTES:
-        raise _Refusal(
-            "not_zip", f"central directory size {directory.size} impossible for {directory.entries}"
-        )
+        raise _Refusal("not_zip", f"central directory size {directory.size} impossible for {directory.entries}")
 
 
 def _parse_central_directory(data: bytes, count: int) -> list[_Entry]:

@@ -4,7 +4,6 @@ kind of caller. Nobody ever lists or reads a transfer they may not see."""
 from __future__ import annotations
 
 import pytest
-
 from flows import send, upload_api
 from helpers import call, dfe_claims, la_claims, school_claims
 from zipfactory import make_aes_zip
@@ -32,13 +31,13 @@ def transfer_id(aws) -> str:
 
 EXPECTED = {
     #                 GET  download DELETE
-    "sender":        (200, 403, 204),
-    "recipient":     (200, 200, 204),
-    "sender_la":     (200, 403, 403),
-    "recipient_la":  (200, 403, 204),
-    "other_la":      (404, 404, 404),
-    "other_school":  (404, 404, 404),
-    "dfe":           (403, 403, 403),
+    "sender": (200, 403, 204),
+    "recipient": (200, 200, 204),
+    "sender_la": (200, 403, 403),
+    "recipient_la": (200, 403, 204),
+    "other_la": (404, 404, 404),
+    "other_school": (404, 404, 404),
+    "dfe": (403, 403, 403),
 }
 
 
@@ -82,22 +81,31 @@ def test_lists_show_only_what_the_caller_may_see(aws, transfer_id, caller):
         assert (transfer_id in listed) == (box in LISTED_IN[caller]), (caller, box)
 
 
-@pytest.mark.parametrize(("claims", "filename", "status"), [
-    (school_claims(A), NAME, 201),
-    (la_claims("823"), f"823LLLL_CTF_{C}_001.zip", 201),
-    (la_claims("823"), NAME, 403),
-    (school_claims(C), NAME, 403),
-    (dfe_claims(), NAME, 403),
-    (None, NAME, 401),
-])
+@pytest.mark.parametrize(
+    ("claims", "filename", "status"),
+    [
+        (school_claims(A), NAME, 201),
+        (la_claims("823"), f"823LLLL_CTF_{C}_001.zip", 201),
+        (la_claims("823"), NAME, 403),
+        (school_claims(C), NAME, 403),
+        (dfe_claims(), NAME, 403),
+        (None, NAME, 401),
+    ],
+)
 def test_who_may_start_an_upload(aws, claims, filename, status):
     reply = call(upload_api(), "POST", "/transfers", claims=claims, body={"filename": filename, "size_bytes": 100})
     assert reply.status == status
 
 
 def test_unknown_ids_and_hidden_ids_look_the_same(aws, transfer_id):
-    hidden = call(upload_api(), "GET", "/transfers/{id}", claims=school_claims(OTHER_SCHOOL),
-                  path_params={"id": transfer_id})
-    unknown = call(upload_api(), "GET", "/transfers/{id}", claims=school_claims(OTHER_SCHOOL),
-                   path_params={"id": "00000000-0000-4000-8000-000000000000"})
+    hidden = call(
+        upload_api(), "GET", "/transfers/{id}", claims=school_claims(OTHER_SCHOOL), path_params={"id": transfer_id}
+    )
+    unknown = call(
+        upload_api(),
+        "GET",
+        "/transfers/{id}",
+        claims=school_claims(OTHER_SCHOOL),
+        path_params={"id": "00000000-0000-4000-8000-000000000000"},
+    )
     assert (hidden.status, hidden.body) == (unknown.status, unknown.body)

@@ -32,8 +32,11 @@ def test_object_created_in_incoming_reaches_the_landing_queue(aws):
 
 def test_topic_delivers_raw_messages_to_the_notify_queue(aws):
     sns = boto3.client("sns")
-    sns.publish(TopicArn=aws.topic_arn, Message='{"type": "transfer.available"}',
-                MessageAttributes={"type": {"DataType": "String", "StringValue": "transfer.available"}})
+    sns.publish(
+        TopicArn=aws.topic_arn,
+        Message='{"type": "transfer.available"}',
+        MessageAttributes={"type": {"DataType": "String", "StringValue": "transfer.available"}},
+    )
     sqs = boto3.client("sqs")
     messages = sqs.receive_message(QueueUrl=aws.queue_urls["NotifyQueue"], MessageAttributeNames=["All"])["Messages"]
     assert messages[0]["Body"] == '{"type": "transfer.available"}'

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import boto3
 import pytest
-
 from flows import drain_landing, landing_handler, post_file, queued_events, send, sqs_event, start_upload, upload_api
 from helpers import FakeContext, call, sample_event, school_claims
 from s2s import clock, uploads
@@ -32,8 +31,7 @@ def keys(aws, prefix: str = "") -> list[str]:
 
 
 def status_of(transfer_id: str) -> dict:
-    return call(upload_api(), "GET", "/transfers/{id}", claims=school_claims(A),
-                path_params={"id": transfer_id}).body
+    return call(upload_api(), "GET", "/transfers/{id}", claims=school_claims(A), path_params={"id": transfer_id}).body
 
 
 def s3_message(bucket: str, *object_keys: str, encoded: bool = True) -> dict:
@@ -72,13 +70,16 @@ def test_a_good_upload_becomes_available_and_moves_to_the_stored_area(aws):
         assert field in event
 
 
-@pytest.mark.parametrize(("data", "reason"), [
-    (make_plain_zip({ENTRY: b"<CTfile/>"}), "not_encrypted"),
-    (make_aes_zip({ENTRY: b"a", "extra.XML": b"b"}), "too_many_entries"),
-    (make_aes_zip({"other.XML": b"a"}), "entry_name_mismatch"),
-    (make_aes_zip({ENTRY: b"<CTfile/>"}, strength=128), "weak_encryption"),
-    (b"PK\x03\x04 this is not really a zip file at all", "not_zip"),
-])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (make_plain_zip({ENTRY: b"<CTfile/>"}), "not_encrypted"),
+        (make_aes_zip({ENTRY: b"a", "extra.XML": b"b"}), "too_many_entries"),
+        (make_aes_zip({"other.XML": b"a"}), "entry_name_mismatch"),
+        (make_aes_zip({ENTRY: b"<CTfile/>"}, strength=128), "weak_encryption"),
+        (b"PK\x03\x04 this is not really a zip file at all", "not_zip"),
+    ],
+)
 def test_a_bad_upload_is_rejected_with_its_reason_and_deleted(aws, data, reason):
     transfer_id = upload_only(aws, data)
     assert drain_landing(aws) == []
@@ -89,8 +90,10 @@ def test_a_bad_upload_is_rejected_with_its_reason_and_deleted(aws, data, reason)
     (event,) = queued_events(aws)
     assert (event["type"], event["reason"], event["recipients"]) == ("transfer.rejected", reason, [A])
     # The recipient never sees a rejected upload.
-    assert call(upload_api(), "GET", "/transfers/{id}", claims=school_claims(B),
-                path_params={"id": transfer_id}).status == 404
+    assert (
+        call(upload_api(), "GET", "/transfers/{id}", claims=school_claims(B), path_params={"id": transfer_id}).status
+        == 404
+    )
 
 
 def test_an_object_nobody_asked_for_is_deleted_as_a_security_event(aws, monkeypatch):
@@ -126,8 +129,14 @@ def test_an_object_landing_after_the_ticket_expired_is_unexpected(aws):
     t = store.get_transfer(ticket["transfer_id"])
     assert t is not None
     old = replace(t, upload_expires_at=clock.iso(clock.now() - timedelta(hours=1)))
-    store.commit_change(t, old, allowed_from=("pending_upload",), action="test_backdate",
-                        actor=store.Actor.system("test"), at=clock.now_iso())
+    store.commit_change(
+        t,
+        old,
+        allowed_from=("pending_upload",),
+        action="test_backdate",
+        actor=store.Actor.system("test"),
+        at=clock.now_iso(),
+    )
     post_file(ticket, data)
     drain_landing(aws)
     detail = status_of(ticket["transfer_id"])
@@ -137,8 +146,9 @@ def test_an_object_landing_after_the_ticket_expired_is_unexpected(aws):
 def test_the_same_event_five_times_gives_one_transition_and_one_event(aws):
     transfer_id = upload_only(aws, make_aes_zip({ENTRY: b"<CTfile/>"}))
     sqs = boto3.client("sqs")
-    (message,) = sqs.receive_message(QueueUrl=aws.queue_urls["LandingQueue"], MaxNumberOfMessages=10,
-                                     AttributeNames=["All"])["Messages"][-1:]
+    (message,) = sqs.receive_message(
+        QueueUrl=aws.queue_urls["LandingQueue"], MaxNumberOfMessages=10, AttributeNames=["All"]
+    )["Messages"][-1:]
     event = sqs_event([message], "arn:aws:sqs:eu-west-2:123456789012:s2s-LandingQueue")
     for _ in range(5):
         assert landing_handler()(event, FakeContext())["batchItemFailures"] == []
@@ -214,8 +224,13 @@ def test_sweep_expires_files_deletes_objects_and_counts_once(aws):
 def test_sweep_reminds_recipients_once_of_files_expiring_within_seven_days(aws):
     t = send(aws, school_claims(A), CTF, make_aes_zip({ENTRY: b"1"}))
     downloaded = send(aws, school_claims(A), f"{A}_CTF_{B}_002.zip", make_aes_zip({f"{A}_CTF_{B}_002.XML": b"2"}))
-    call(upload_api(), "POST", "/transfers/{id}/download", claims=school_claims(B),
-         path_params={"id": downloaded["transfer_id"]})
+    call(
+        upload_api(),
+        "POST",
+        "/transfers/{id}/download",
+        claims=school_claims(B),
+        path_params={"id": downloaded["transfer_id"]},
+    )
     queued_events(aws)
     clock.travel(timedelta(days=50))
     assert uploads.sweep().reminded == 0
@@ -224,7 +239,8 @@ def test_sweep_reminds_recipients_once_of_files_expiring_within_seven_days(aws):
     assert uploads.sweep().reminded == 0
     events = queued_events(aws)
     assert [(e["type"], e["transfer_id"], e["recipients"]) for e in events] == [
-        ("transfer.expiring", t["transfer_id"], [B])]
+        ("transfer.expiring", t["transfer_id"], [B])
+    ]
 
 
 def test_sweep_handler_runs_from_the_schedule(aws):

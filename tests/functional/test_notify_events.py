@@ -293,9 +293,7 @@ def test_available_to_an_la_reaches_the_la_subscribers(subscribed: None, ses: Se
 
 
 def test_no_email_when_nobody_subscribed_or_nobody_is_addressed(aws: Any, ses: SesRecorder) -> None:
-    lpd = make_transfer(
-        destination="XXXXXXX", dest_kind="lpd_unknown", recipient_org="LPD", upn="H801200001001"
-    )
+    lpd = make_transfer(destination="XXXXXXX", dest_kind="lpd_unknown", recipient_org="LPD", upn="H801200001001")
     batch = sqs_event(event_for("transfer.available"), event_for("transfer.available", lpd))
 
     assert invoke(batch) == []
@@ -315,9 +313,7 @@ def test_names_fall_back_to_codes_when_unknown(aws: Any, ses: SesRecorder) -> No
 # ---------------------------------------------------------------------------- exactly once
 
 
-def test_same_message_delivered_twice_sends_one_email_per_recipient(
-    subscribed: None, ses: SesRecorder
-) -> None:
+def test_same_message_delivered_twice_sends_one_email_per_recipient(subscribed: None, ses: SesRecorder) -> None:
     event = event_for("transfer.available")
 
     assert invoke(sqs_event(event, ids=["m-1"])) == []
@@ -348,9 +344,7 @@ def test_different_events_of_one_transfer_are_separate_emails(subscribed: None, 
 # ---------------------------------------------------------------------------- failures
 
 
-def test_ses_failure_for_one_record_of_three_fails_only_that_record(
-    subscribed: None, ses: SesRecorder
-) -> None:
+def test_ses_failure_for_one_record_of_three_fails_only_that_record(subscribed: None, ses: SesRecorder) -> None:
     available = event_for("transfer.available")  # to B_STAFF: one address fails
     rejected = event_for(
         "transfer.rejected",
@@ -429,9 +423,7 @@ def test_a_stale_sending_lease_is_taken_over(subscribed: None, ses: SesRecorder)
     assert sorted(a for e in ses.sent for a in e.to) == sorted(B_STAFF)
 
 
-def test_logs_carry_no_addresses(
-    subscribed: None, ses: SesRecorder, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_logs_carry_no_addresses(subscribed: None, ses: SesRecorder, caplog: pytest.LogCaptureFixture) -> None:
     ses.fail_for = {B_STAFF[1]}
 
     with caplog.at_level(logging.INFO):
@@ -500,9 +492,9 @@ def _poll(aws: Any, queue: str) -> Iterator[list[str]]:
 
 def _queue_bodies(aws: Any, queue: str) -> list[str]:
     sqs = boto3.client("sqs", region_name="eu-west-2")
-    messages = sqs.receive_message(
-        QueueUrl=aws.queue_urls[queue], MaxNumberOfMessages=10, VisibilityTimeout=0
-    ).get("Messages", [])
+    messages = sqs.receive_message(QueueUrl=aws.queue_urls[queue], MaxNumberOfMessages=10, VisibilityTimeout=0).get(
+        "Messages", []
+    )
     return [m["Body"] for m in messages]
 
 
@@ -529,9 +521,7 @@ def test_malformed_message_ends_in_the_dead_letter_queue(aws: Any, ses: SesRecor
     assert ses.calls == 0
 
 
-def test_event_published_through_sns_reaches_subscribers(
-    subscribed: None, aws: Any, ses: SesRecorder
-) -> None:
+def test_event_published_through_sns_reaches_subscribers(subscribed: None, aws: Any, ses: SesRecorder) -> None:
     """The whole path: events.publish -> TransferEvents (raw delivery) -> NotifyQueue -> handler."""
     event = event_for("transfer.available")
     put = store.outbox_put(event)["Put"]  # as the transaction that made the change would

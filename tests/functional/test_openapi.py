@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from flows import upload_api
 from helpers import call
 from s2s_cli import openapi
@@ -26,7 +25,8 @@ def test_every_template_route_is_documented_with_the_error_body():
         operation = document["paths"][route.path][route.method.lower()]
         assert operation["x-lambda-function"] == route.function
         assert operation["responses"]["403"]["content"]["application/json"]["schema"] == {
-            "$ref": "#/components/schemas/Error"}
+            "$ref": "#/components/schemas/Error"
+        }
         assert operation["security"] == [{"bearer": []}]
 
 

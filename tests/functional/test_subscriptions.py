@@ -279,9 +279,7 @@ def test_a_stale_lease_can_be_taken_over_and_the_old_holder_cannot_release_it(aw
     start = clock.now()
     dead = subscriptions.claim_send(event_id, email, now=start)
 
-    assert (
-        subscriptions.claim_send(event_id, email, now=start + timedelta(seconds=30)).outcome == "in_progress"
-    )
+    assert subscriptions.claim_send(event_id, email, now=start + timedelta(seconds=30)).outcome == "in_progress"
     later = start + subscriptions.SENDING_LEASE + timedelta(seconds=1)
     alive = subscriptions.claim_send(event_id, email, now=later)
     assert alive.outcome == "claimed" and alive.token != dead.token

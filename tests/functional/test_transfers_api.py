@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, urlparse
 
 import boto3
 import pytest
-
 from flows import post_file, queued_events, send, start_upload, upload_api
 from helpers import call, dfe_claims, la_claims, school_claims
 from s2s import clock
@@ -41,8 +40,7 @@ def get(claims, transfer_id):
 
 
 def download(claims, transfer_id, **kw):
-    return call(upload_api(), "POST", "/transfers/{id}/download", claims=claims, path_params={"id": transfer_id},
-                **kw)
+    return call(upload_api(), "POST", "/transfers/{id}/download", claims=claims, path_params={"id": transfer_id}, **kw)
 
 
 def delete(claims, transfer_id):
@@ -72,8 +70,9 @@ def test_create_returns_a_presigned_post_pinned_to_key_size_and_15_minutes(aws):
     assert ["content-length-range", len(data), len(data)] in conditions
     assert {"key": fields["key"]} in conditions
     assert {"bucket": aws.bucket} in conditions
-    expiration = clock.parse(policy["expiration"].replace("Z", ".000000Z") if "." not in policy["expiration"]
-                             else policy["expiration"])
+    expiration = clock.parse(
+        policy["expiration"].replace("Z", ".000000Z") if "." not in policy["expiration"] else policy["expiration"]
+    )
     assert timedelta(0) < expiration - before <= timedelta(minutes=15, seconds=5)
     assert clock.parse(body["upload_expires_at"]) - before <= timedelta(minutes=15, seconds=5)
 
@@ -84,14 +83,17 @@ def test_transfer_ids_are_unguessable_uuids(aws):
     assert all(len(i) == 36 and i.count("-") == 4 for i in ids)
 
 
-@pytest.mark.parametrize(("filename", "status", "code", "suggestion"), [
-    (f"{A}_ctf_{B}_001.zip", 422, "bad_pattern", CTF),
-    (f"{A}_CTF_{B}_001 (1).zip", 422, "bad_pattern", CTF),
-    (f"{A}_CTF_{B}_001", 422, "bad_extension", CTF),
-    (f"{A}_CTF_{B}_000.zip", 422, "bad_sequence", None),
-    (f"9991234_CTF_{B}_001.zip", 422, "unknown_la", None),
-    (f"{B}_CTF_{A}_001.zip", 403, "source_not_sender", None),
-])
+@pytest.mark.parametrize(
+    ("filename", "status", "code", "suggestion"),
+    [
+        (f"{A}_ctf_{B}_001.zip", 422, "bad_pattern", CTF),
+        (f"{A}_CTF_{B}_001 (1).zip", 422, "bad_pattern", CTF),
+        (f"{A}_CTF_{B}_001", 422, "bad_extension", CTF),
+        (f"{A}_CTF_{B}_000.zip", 422, "bad_sequence", None),
+        (f"9991234_CTF_{B}_001.zip", 422, "unknown_la", None),
+        (f"{B}_CTF_{A}_001.zip", 403, "source_not_sender", None),
+    ],
+)
 def test_create_refuses_bad_names_with_reason_and_suggestion(aws, filename, status, code, suggestion):
     reply = start_upload(school_claims(A), filename, 1000)
     assert reply.status == status
@@ -116,12 +118,15 @@ def test_create_refuses_too_large_files_with_413(aws, monkeypatch):
     assert reply.error == "too_large"
 
 
-@pytest.mark.parametrize("body", [
-    {"filename": CTF},
-    {"filename": CTF, "size_bytes": "many"},
-    {"filename": CTF, "size_bytes": 100, "sha256": "XYZ"},
-    {"filename": CTF, "size_bytes": 100, "surprise": 1},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"filename": CTF},
+        {"filename": CTF, "size_bytes": "many"},
+        {"filename": CTF, "size_bytes": 100, "sha256": "XYZ"},
+        {"filename": CTF, "size_bytes": 100, "surprise": 1},
+    ],
+)
 def test_create_validation_errors_name_each_field(aws, body):
     reply = call(upload_api(), "POST", "/transfers", claims=school_claims(A), body=body)
     assert reply.status == 422

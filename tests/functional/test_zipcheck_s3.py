@@ -96,9 +96,7 @@ def test_small_ctf_in_s3_with_known_size_needs_no_head(aws: Any, s3: Any) -> Non
     counting = CountingS3(s3)
 
     reader = S3RangedReader(counting, aws.bucket, "incoming/ctf.zip", size=len(data))  # type: ignore[arg-type]
-    result = inspect_archive(
-        reader, expected_size=len(data), max_upload_bytes=50 * MiB, single_entry_name=CTF_XML
-    )
+    result = inspect_archive(reader, expected_size=len(data), max_upload_bytes=50 * MiB, single_entry_name=CTF_XML)
 
     assert result.ok, result.detail
     assert counting.calls == [("get_object", f"bytes=0-{len(data) - 1}")]

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from s2s_cli.local.template import ROOT, http_routes, load_template, parameter_default
 
 pytestmark = pytest.mark.template
@@ -66,7 +65,10 @@ def test_http_api_uses_the_jwt_authorizer_with_parameterised_issuer_and_audience
     jwt = auth["Authorizers"]["DfESignIn"]["JwtConfiguration"]
     assert jwt == {"issuer": {"Ref": "OidcIssuer"}, "audience": [{"Ref": "OidcAudience"}]}
     throttle = api["DefaultRouteSettings"]
-    assert throttle == {"ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"}, "ThrottlingRateLimit": {"Ref": "ApiRateLimit"}}
+    assert throttle == {
+        "ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "ApiRateLimit"},
+    }
     assert api["CorsConfiguration"]["AllowOrigins"] == [{"Ref": "PortalUrl"}]
 
 
@@ -87,16 +89,22 @@ def test_no_policy_anywhere_allows_scan():
 
 
 def test_report_function_may_only_query_and_get():
-    table_actions = {a for s in statements(FUNCTIONS["ReportApiFunction"]) for a in actions(s) if a.startswith("dynamodb:")}
+    table_actions = {
+        a for s in statements(FUNCTIONS["ReportApiFunction"]) for a in actions(s) if a.startswith("dynamodb:")
+    }
     assert table_actions == {"dynamodb:GetItem", "dynamodb:Query"}
 
 
 def test_bucket_is_hardened():
     bucket = RESOURCES["FilesBucket"]["Properties"]
     (sse,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-    assert sse["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Fn::GetAtt": ["FilesKey", "Arn"]}}
+    assert sse["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": ["FilesKey", "Arn"]},
+    }
     assert bucket["PublicAccessBlockConfiguration"] == dict.fromkeys(
-        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True)
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
     assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     (cors,) = bucket["CorsConfiguration"]["CorsRules"]
     assert cors["AllowedOrigins"] == [{"Ref": "PortalUrl"}]
@@ -121,12 +129,17 @@ def test_table_has_pitr_encryption_and_ttl():
 
 def test_every_queue_has_a_dead_letter_queue_and_every_dead_letter_queue_an_alarm():
     queues = of_type("AWS::SQS::Queue")
-    dlqs = {q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-            for q in queues.values() if "RedrivePolicy" in q["Properties"]}
+    dlqs = {
+        q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for q in queues.values()
+        if "RedrivePolicy" in q["Properties"]
+    }
     for name, queue in queues.items():
         assert name in dlqs or "RedrivePolicy" in queue["Properties"], f"{name} has no DLQ"
         assert "KmsMasterKeyId" in queue["Properties"]
-    alarmed = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in of_type("AWS::CloudWatch::Alarm").values()}
+    alarmed = {
+        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in of_type("AWS::CloudWatch::Alarm").values()
+    }
     assert dlqs <= alarmed
     assert len(dlqs) >= 2
 
@@ -197,9 +210,15 @@ def test_sam_build_succeeds(tmp_path):
     if py313 is None:
         pytest.skip("sam build needs a python3.13 on PATH and none was found")
     env_path = f"{Path(py313).parent}:{os.environ.get('PATH', '')}"
-    result = subprocess.run([sam, "build", "--build-dir", str(tmp_path / "build"), "--region", "eu-west-2"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
-                            env={**os.environ, "PATH": env_path, "SAM_CLI_TELEMETRY": "0"})
+    result = subprocess.run(
+        [sam, "build", "--build-dir", str(tmp_path / "build"), "--region", "eu-west-2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env={**os.environ, "PATH": env_path, "SAM_CLI_TELEMETRY": "0"},
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     layer = tmp_path / "build" / "SharedLayer" / "python"
     assert (layer / "s2s" / "naming.py").is_file()

@@ -45,9 +45,7 @@ def transfer(**overrides: Any) -> Transfer:
     return replace(t, **overrides)
 
 
-def render(
-    kind: str, t: Transfer | None = None, names: dict[str, str] | None = None, **extra: Any
-) -> emails.Email:
+def render(kind: str, t: Transfer | None = None, names: dict[str, str] | None = None, **extra: Any) -> emails.Email:
     event = build_event(kind, t or transfer(), "2026-01-10T09:01:00.000000Z", **extra)  # type: ignore[arg-type]
     return emails.render(event, names=NAMES if names is None else names, portal_url=PORTAL)
 
@@ -79,13 +77,9 @@ def test_every_email_has_subject_text_html_and_only_the_portal_link(kind: str) -
 def test_available_says_who_sent_what_and_when_it_expires() -> None:
     email = render("transfer.available")
 
-    assert (
-        email.subject
-        == "A file is waiting for you: 8231234_CTF_8232345_001.zip from Oakfield Primary (8231234)"
-    )
-    assert (
-        "Oakfield Primary (8231234) has sent a Common Transfer File (CTF) to Riverside Academy (8232345)"
-        in (email.text)
+    assert email.subject == "A file is waiting for you: 8231234_CTF_8232345_001.zip from Oakfield Primary (8231234)"
+    assert "Oakfield Primary (8231234) has sent a Common Transfer File (CTF) to Riverside Academy (8232345)" in (
+        email.text
     )
     # 15:30 UTC in March is 3:30pm in London (GMT); the date in the UK style.
     assert "3:30pm on Wednesday 11 March 2026 (UK time)" in email.text
@@ -193,8 +187,7 @@ def test_expiring_names_the_day_in_the_subject() -> None:
     email = render("transfer.expiring")
 
     assert email.subject == (
-        "Reminder: 8231234_CTF_8232345_001.zip has not been downloaded "
-        "and will be deleted on Wednesday 11 March 2026"
+        "Reminder: 8231234_CTF_8232345_001.zip has not been downloaded and will be deleted on Wednesday 11 March 2026"
     )
 
 
@@ -287,7 +280,4 @@ def test_lost_pupil_files_name_the_database_not_a_code() -> None:
 
     email = render("transfer.downloaded", t, downloaded_by="823LLLL")
 
-    assert (
-        "you sent to the Lost Pupils Database has been downloaded by Central Bedfordshire (823LLLL)"
-        in email.text
-    )
+    assert "you sent to the Lost Pupils Database has been downloaded by Central Bedfordshire (823LLLL)" in email.text

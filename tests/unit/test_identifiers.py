@@ -68,9 +68,7 @@ def test_a_temporary_upn_cannot_end_in_a_letter_outside_the_table(last: str) -> 
         upn_check_letter(body)
 
 
-@pytest.mark.parametrize(
-    "body", ["", "80120000100", "8012000010011", "80120000100a", "8012000010\u0660\u0661"]
-)
+@pytest.mark.parametrize("body", ["", "80120000100", "8012000010011", "80120000100a", "8012000010\u0660\u0661"])
 def test_the_check_letter_needs_a_well_formed_body(body: str) -> None:
     with pytest.raises(ValueError):
         upn_check_letter(body)

@@ -34,9 +34,7 @@ REGISTRATION = LearnerRegistration(
 )
 
 
-def ok(
-    code: str = "WSRC0004", extra: str = "<l:Learner><l:ULN>1026893096</l:ULN></l:Learner>"
-) -> tuple[int, bytes]:
+def ok(code: str = "WSRC0004", extra: str = "<l:Learner><l:ULN>1026893096</l:ULN></l:Learner>") -> tuple[int, bytes]:
     return 200, (
         f'<s:Envelope xmlns:s="{SOAP_NS}" xmlns:l="{NS}"><s:Body><l:r><l:ResponseCode>{code}'
         f"</l:ResponseCode>{extra}</l:r></s:Body></s:Envelope>"
@@ -155,9 +153,7 @@ def test_no_attempt_starts_after_the_deadline():
 
     started = time.monotonic()
     with pytest.raises(errors.UpstreamTimeout):
-        LrsClient("http://lrs.test", lambda: CREDS, policy, transport=counting).find_by_uln(
-            "9276308686", "A", "B"
-        )
+        LrsClient("http://lrs.test", lambda: CREDS, policy, transport=counting).find_by_uln("9276308686", "A", "B")
     assert time.monotonic() - started < policy.deadline_seconds + 0.3
     assert 1 < len(attempts) < 5
     assert all(t <= policy.attempt_seconds for t in attempts)

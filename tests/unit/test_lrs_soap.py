@@ -34,8 +34,7 @@ def q(name: str) -> str:
 
 def envelope(payload: str) -> bytes:
     return (
-        f'<?xml version="1.0"?><s:Envelope xmlns:s="{SOAP_NS}" xmlns:l="{NS}"><s:Body>{payload}'
-        "</s:Body></s:Envelope>"
+        f'<?xml version="1.0"?><s:Envelope xmlns:s="{SOAP_NS}" xmlns:l="{NS}"><s:Body>{payload}</s:Body></s:Envelope>'
     ).encode()
 
 

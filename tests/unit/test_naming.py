@@ -48,51 +48,51 @@ A = Accepted
 # fmt: off
 ACCEPTED = [
     # CTF, every destination form
-    A("8231234_CTF_8232345_001.zip", "ctf", "CTF", "8231234", "school", "823", "8232345", "school", "823", "001", None, "8232345"),  # noqa: E501
-    A("8231234_CTF_8232345_999.zip", "ctf", "CTF", "8231234", "school", "823", "8232345", "school", "823", "999", None, "8232345"),  # noqa: E501
-    A("8231234_CTF_8232345_010.ZIP", "ctf", "CTF", "8231234", "school", "823", "8232345", "school", "823", "010", None, "8232345"),  # noqa: E501
-    A("8231234_CTF_8232345_002.Zip", "ctf", "CTF", "8231234", "school", "823", "8232345", "school", "823", "002", None, "8232345"),  # noqa: E501
-    A("8231234_CTF_823LLLL_001.zip", "ctf", "CTF", "8231234", "school", "823", "823LLLL", "la", "823", "001", None, "823LLLL"),  # noqa: E501
-    A("8231234_CTF_330XXXX_001.zip", "ctf", "CTF", "8231234", "school", "823", "330XXXX", "la_unknown_school", "330", "001", None, "330LLLL"),  # noqa: E501
-    A("8231234_CTF_XXXXXXX_001.zip", "ctf", "CTF", "8231234", "school", "823", "XXXXXXX", "lpd_unknown", None, "001", None, "LPD"),  # noqa: E501
-    A("8231234_CTF_MMMMMMM_001.zip", "ctf", "CTF", "8231234", "school", "823", "MMMMMMM", "lpd_outside", None, "001", None, "LPD"),  # noqa: E501
-    A("823LLLL_CTF_8232345_001.zip", "ctf", "CTF", "823LLLL", "la", "823", "8232345", "school", "823", "001", None, "8232345"),  # noqa: E501
-    A("823LLLL_CTF_XXXXXXX_003.zip", "ctf", "CTF", "823LLLL", "la", "823", "XXXXXXX", "lpd_unknown", None, "003", None, "LPD"),  # noqa: E501
-    A("873LLLL_CTF_873XXXX_001.zip", "ctf", "CTF", "873LLLL", "la", "873", "873XXXX", "la_unknown_school", "873", "001", None, "873LLLL"),  # noqa: E501
+    A("8231234_CTF_8232345_001.zip", "ctf", "CTF", "8231234", "school", "823", "8232345", "school", "823", "001", None, "8232345"),
+    A("8231234_CTF_8232345_999.zip", "ctf", "CTF", "8231234", "school", "823", "8232345", "school", "823", "999", None, "8232345"),
+    A("8231234_CTF_8232345_010.ZIP", "ctf", "CTF", "8231234", "school", "823", "8232345", "school", "823", "010", None, "8232345"),
+    A("8231234_CTF_8232345_002.Zip", "ctf", "CTF", "8231234", "school", "823", "8232345", "school", "823", "002", None, "8232345"),
+    A("8231234_CTF_823LLLL_001.zip", "ctf", "CTF", "8231234", "school", "823", "823LLLL", "la", "823", "001", None, "823LLLL"),
+    A("8231234_CTF_330XXXX_001.zip", "ctf", "CTF", "8231234", "school", "823", "330XXXX", "la_unknown_school", "330", "001", None, "330LLLL"),
+    A("8231234_CTF_XXXXXXX_001.zip", "ctf", "CTF", "8231234", "school", "823", "XXXXXXX", "lpd_unknown", None, "001", None, "LPD"),
+    A("8231234_CTF_MMMMMMM_001.zip", "ctf", "CTF", "8231234", "school", "823", "MMMMMMM", "lpd_outside", None, "001", None, "LPD"),
+    A("823LLLL_CTF_8232345_001.zip", "ctf", "CTF", "823LLLL", "la", "823", "8232345", "school", "823", "001", None, "8232345"),
+    A("823LLLL_CTF_XXXXXXX_003.zip", "ctf", "CTF", "823LLLL", "la", "823", "XXXXXXX", "lpd_unknown", None, "003", None, "LPD"),
+    A("873LLLL_CTF_873XXXX_001.zip", "ctf", "CTF", "873LLLL", "la", "873", "873XXXX", "la_unknown_school", "873", "001", None, "873LLLL"),
     # LA code edges: range ends, pseudo codes, [S] and [U] codes, LA dummy establishments
-    A("2011234_CTF_9411234_001.zip", "ctf", "CTF", "2011234", "school", "201", "9411234", "school", "941", "001", None, "9411234"),  # noqa: E501
-    A("0011234_CTF_0051234_001.zip", "ctf", "CTF", "0011234", "school", "001", "0051234", "school", "005", "001", None, "0051234"),  # noqa: E501
-    A("8391234_CTF_8381234_001.zip", "ctf", "CTF", "8391234", "school", "839", "8381234", "school", "838", "001", None, "8381234"),  # noqa: E501
-    A("6601234_CTF_6811234_001.zip", "ctf", "CTF", "6601234", "school", "660", "6811234", "school", "681", "001", None, "6811234"),  # noqa: E501
-    A("7011234_CTF_708LLLL_001.zip", "ctf", "CTF", "7011234", "school", "701", "708LLLL", "la", "708", "001", None, "708LLLL"),  # noqa: E501
-    A("8233950_CTF_8233999_001.zip", "ctf", "CTF", "8233950", "school", "823", "8233999", "school", "823", "001", None, "8233999"),  # noqa: E501
-    A("8230000_CTF_8969999_001.zip", "ctf", "CTF", "8230000", "school", "823", "8969999", "school", "896", "001", None, "8969999"),  # noqa: E501
-    A("4201234_CTF_9431234_001.zip", "ctf", "CTF", "4201234", "school", "420", "9431234", "school", "943", "001", None, "9431234"),  # noqa: E501
+    A("2011234_CTF_9411234_001.zip", "ctf", "CTF", "2011234", "school", "201", "9411234", "school", "941", "001", None, "9411234"),
+    A("0011234_CTF_0051234_001.zip", "ctf", "CTF", "0011234", "school", "001", "0051234", "school", "005", "001", None, "0051234"),
+    A("8391234_CTF_8381234_001.zip", "ctf", "CTF", "8391234", "school", "839", "8381234", "school", "838", "001", None, "8381234"),
+    A("6601234_CTF_6811234_001.zip", "ctf", "CTF", "6601234", "school", "660", "6811234", "school", "681", "001", None, "6811234"),
+    A("7011234_CTF_708LLLL_001.zip", "ctf", "CTF", "7011234", "school", "701", "708LLLL", "la", "708", "001", None, "708LLLL"),
+    A("8233950_CTF_8233999_001.zip", "ctf", "CTF", "8233950", "school", "823", "8233999", "school", "823", "001", None, "8233999"),
+    A("8230000_CTF_8969999_001.zip", "ctf", "CTF", "8230000", "school", "823", "8969999", "school", "896", "001", None, "8969999"),
+    A("4201234_CTF_9431234_001.zip", "ctf", "CTF", "4201234", "school", "420", "9431234", "school", "943", "001", None, "9431234"),
     # A school sending to itself is odd but not a protocol error.
-    A("8231234_CTF_8231234_001.zip", "ctf", "CTF", "8231234", "school", "823", "8231234", "school", "823", "001", None, "8231234"),  # noqa: E501
+    A("8231234_CTF_8231234_001.zip", "ctf", "CTF", "8231234", "school", "823", "8231234", "school", "823", "001", None, "8231234"),
     # ATF: nnn or YYnnn
-    A("823LLLL_ATF_8234001_001.zip", "atf", "ATF", "823LLLL", "la", "823", "8234001", "school", "823", "001", None, "8234001"),  # noqa: E501
-    A("823LLLL_ATF_8234001_26001.zip", "atf", "ATF", "823LLLL", "la", "823", "8234001", "school", "823", "26001", None, "8234001"),  # noqa: E501
-    A("8231234_ATF_873LLLL_25999.zip", "atf", "ATF", "8231234", "school", "823", "873LLLL", "la", "873", "25999", None, "873LLLL"),  # noqa: E501
-    A("8231234_ATF_873XXXX_001.ZIP", "atf", "ATF", "8231234", "school", "823", "873XXXX", "la_unknown_school", "873", "001", None, "873LLLL"),  # noqa: E501
+    A("823LLLL_ATF_8234001_001.zip", "atf", "ATF", "823LLLL", "la", "823", "8234001", "school", "823", "001", None, "8234001"),
+    A("823LLLL_ATF_8234001_26001.zip", "atf", "ATF", "823LLLL", "la", "823", "8234001", "school", "823", "26001", None, "8234001"),
+    A("8231234_ATF_873LLLL_25999.zip", "atf", "ATF", "8231234", "school", "823", "873LLLL", "la", "873", "25999", None, "873LLLL"),
+    A("8231234_ATF_873XXXX_001.ZIP", "atf", "ATF", "8231234", "school", "823", "873XXXX", "la_unknown_school", "873", "001", None, "873LLLL"),
     # admissions: every type, YYnnn only
-    A("823LLLL_ADT_8234001_26001.zip", "admissions", "ADT", "823LLLL", "la", "823", "8234001", "school", "823", "26001", None, "8234001"),  # noqa: E501
-    A("823LLLL_ASL_8234001_26001.zip", "admissions", "ASL", "823LLLL", "la", "823", "8234001", "school", "823", "26001", None, "8234001"),  # noqa: E501
-    A("823LLLL_APT_8234001_26002.zip", "admissions", "APT", "823LLLL", "la", "823", "8234001", "school", "823", "26002", None, "8234001"),  # noqa: E501
-    A("823LLLL_AOT_8234001_00001.zip", "admissions", "AOT", "823LLLL", "la", "823", "8234001", "school", "823", "00001", None, "8234001"),  # noqa: E501
-    A("823LLLL_ALT_8234001_99999.zip", "admissions", "ALT", "823LLLL", "la", "823", "8234001", "school", "823", "99999", None, "8234001"),  # noqa: E501
-    A("8234001_ADT_823LLLL_26001.zip", "admissions", "ADT", "8234001", "school", "823", "823LLLL", "la", "823", "26001", None, "823LLLL"),  # noqa: E501
-    A("823LLLL_ADT_330XXXX_26010.zip", "admissions", "ADT", "823LLLL", "la", "823", "330XXXX", "la_unknown_school", "330", "26010", None, "330LLLL"),  # noqa: E501
+    A("823LLLL_ADT_8234001_26001.zip", "admissions", "ADT", "823LLLL", "la", "823", "8234001", "school", "823", "26001", None, "8234001"),
+    A("823LLLL_ASL_8234001_26001.zip", "admissions", "ASL", "823LLLL", "la", "823", "8234001", "school", "823", "26001", None, "8234001"),
+    A("823LLLL_APT_8234001_26002.zip", "admissions", "APT", "823LLLL", "la", "823", "8234001", "school", "823", "26002", None, "8234001"),
+    A("823LLLL_AOT_8234001_00001.zip", "admissions", "AOT", "823LLLL", "la", "823", "8234001", "school", "823", "00001", None, "8234001"),
+    A("823LLLL_ALT_8234001_99999.zip", "admissions", "ALT", "823LLLL", "la", "823", "8234001", "school", "823", "99999", None, "8234001"),
+    A("8234001_ADT_823LLLL_26001.zip", "admissions", "ADT", "8234001", "school", "823", "823LLLL", "la", "823", "26001", None, "823LLLL"),
+    A("823LLLL_ADT_330XXXX_26010.zip", "admissions", "ADT", "823LLLL", "la", "823", "330XXXX", "la_unknown_school", "330", "26010", None, "330LLLL"),
     # generic
-    A("8231234_8232345_SENreport.zip", "generic", "GEN", "8231234", "school", "823", "8232345", "school", "823", None, "SENreport", "8232345"),  # noqa: E501
-    A("8231234_8232345_a.zip", "generic", "GEN", "8231234", "school", "823", "8232345", "school", "823", None, "a", "8232345"),  # noqa: E501
-    A("8231234_8232345_ABCDEFGHIJKLMNO.zip", "generic", "GEN", "8231234", "school", "823", "8232345", "school", "823", None, "ABCDEFGHIJKLMNO", "8232345"),  # noqa: E501
-    A("8231234_823LLLL_exclusions-2026.zip", "generic", "GEN", "8231234", "school", "823", "823LLLL", "la", "823", None, "exclusions-2026", "823LLLL"),  # noqa: E501
-    A("823LLLL_8232345_2026-01-15.zip", "generic", "GEN", "823LLLL", "la", "823", "8232345", "school", "823", None, "2026-01-15", "8232345"),  # noqa: E501
-    A("823LLLL_330XXXX_CTF.zip", "generic", "GEN", "823LLLL", "la", "823", "330XXXX", "la_unknown_school", "330", None, "CTF", "330LLLL"),  # noqa: E501
-    A("8231234_873LLLL_report.ZIP", "generic", "GEN", "8231234", "school", "823", "873LLLL", "la", "873", None, "report", "873LLLL"),  # noqa: E501
-    A("8231234_8232345_---.zip", "generic", "GEN", "8231234", "school", "823", "8232345", "school", "823", None, "---", "8232345"),  # noqa: E501
-    A("823LLLL_823LLLL_note.zip", "generic", "GEN", "823LLLL", "la", "823", "823LLLL", "la", "823", None, "note", "823LLLL"),  # noqa: E501
+    A("8231234_8232345_SENreport.zip", "generic", "GEN", "8231234", "school", "823", "8232345", "school", "823", None, "SENreport", "8232345"),
+    A("8231234_8232345_a.zip", "generic", "GEN", "8231234", "school", "823", "8232345", "school", "823", None, "a", "8232345"),
+    A("8231234_8232345_ABCDEFGHIJKLMNO.zip", "generic", "GEN", "8231234", "school", "823", "8232345", "school", "823", None, "ABCDEFGHIJKLMNO", "8232345"),
+    A("8231234_823LLLL_exclusions-2026.zip", "generic", "GEN", "8231234", "school", "823", "823LLLL", "la", "823", None, "exclusions-2026", "823LLLL"),
+    A("823LLLL_8232345_2026-01-15.zip", "generic", "GEN", "823LLLL", "la", "823", "8232345", "school", "823", None, "2026-01-15", "8232345"),
+    A("823LLLL_330XXXX_CTF.zip", "generic", "GEN", "823LLLL", "la", "823", "330XXXX", "la_unknown_school", "330", None, "CTF", "330LLLL"),
+    A("8231234_873LLLL_report.ZIP", "generic", "GEN", "8231234", "school", "823", "873LLLL", "la", "873", None, "report", "873LLLL"),
+    A("8231234_8232345_---.zip", "generic", "GEN", "8231234", "school", "823", "8232345", "school", "823", None, "---", "8232345"),
+    A("823LLLL_823LLLL_note.zip", "generic", "GEN", "823LLLL", "la", "823", "823LLLL", "la", "823", None, "note", "823LLLL"),
 ]
 # fmt: on
 
@@ -467,9 +467,7 @@ def test_la_codes_carry_their_confidence(code: str, confidence: str | None) -> N
     assert la_code_confidence(code) == confidence
 
 
-@pytest.mark.parametrize(
-    "code", ["", "82", "8231", "823\n", " 823", "\uff18\uff12\uff13", "\u0668\u0662\u0663", "abc"]
-)
+@pytest.mark.parametrize("code", ["", "82", "8231", "823\n", " 823", "\uff18\uff12\uff13", "\u0668\u0662\u0663", "abc"])
 def test_only_three_ascii_digits_can_be_a_known_la(code: str) -> None:
     assert not known_la(code)
 
@@ -607,9 +605,7 @@ def _lower_a_token(name: str, index: int) -> str:
 
 @settings(max_examples=300, deadline=None)
 @given(valid_names(), st.data())
-def test_a_damaged_valid_name_is_refused_with_the_repair_suggested(
-    case: Accepted, data: st.DataObject
-) -> None:
+def test_a_damaged_valid_name_is_refused_with_the_repair_suggested(case: Accepted, data: st.DataObject) -> None:
     name = case.name
     stem = name[:-4]
     damages = {

@@ -7,14 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-
 from s2s.naming import naming_rules
 
 pytestmark = pytest.mark.unit
 
 RULES_FILE = Path(__file__).resolve().parents[2] / "portal" / "naming-rules.json"
 REGENERATE = (
-    ".venv/bin/python -c \"import json; from s2s.naming import naming_rules; "
+    '.venv/bin/python -c "import json; from s2s.naming import naming_rules; '
     "open('portal/naming-rules.json','w').write(json.dumps(naming_rules(), indent=1, sort_keys=True)+'\\n')\""
 )
 

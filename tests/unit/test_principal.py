@@ -222,9 +222,7 @@ def test_an_unusable_email_is_dropped_not_trusted(email: str) -> None:
 
 
 def test_log_fields_name_the_caller_without_personal_data() -> None:
-    principal = principal_from_claims(
-        school_claims("8231234", email="head@sandy.example", name="Sandy Upper")
-    )
+    principal = principal_from_claims(school_claims("8231234", email="head@sandy.example", name="Sandy Upper"))
 
     fields = principal.log_fields()
 

@@ -309,9 +309,7 @@ def test_two_entries_in_a_ctf_are_too_many() -> None:
     assert CTF_XML in result.message
 
 
-@pytest.mark.parametrize(
-    "entry_name", ["ctf.xml", f"{CTF}.zip", f"{CTF.lower()}.xml", f"folder/{CTF_XML}", CTF]
-)
+@pytest.mark.parametrize("entry_name", ["ctf.xml", f"{CTF}.zip", f"{CTF.lower()}.xml", f"folder/{CTF_XML}", CTF])
 def test_wrong_entry_name_for_a_ctf(entry_name: str) -> None:
     result = inspect(make_aes_zip({entry_name: b"<CTfile/>"}), single_entry_name=CTF_XML)
 
@@ -351,9 +349,7 @@ def test_ratio_of_exactly_1000_is_allowed_and_1001_is_not() -> None:
 
 def test_declared_total_over_1_gib_is_a_bomb() -> None:
     # Two entries, each within the ratio, that together declare more than 1 GiB
-    data = make_aes_zip(
-        {"a.bin": os.urandom(600_000), "b.bin": os.urandom(600_000)}, compression=zipfile.ZIP_STORED
-    )
+    data = make_aes_zip({"a.bin": os.urandom(600_000), "b.bin": os.urandom(600_000)}, compression=zipfile.ZIP_STORED)
     declared = 550 * 1024 * 1024
 
     def inflate(records: list[CentralRecord]) -> list[CentralRecord]:
@@ -624,9 +620,7 @@ _SAMPLE = to_zip64(make_aes_zip(SMALL))
     ),
     cut=st.integers(min_value=0, max_value=40),
 )
-def test_mangled_archives_are_refused_or_accepted_but_never_raise(
-    edits: list[tuple[int, int]], cut: int
-) -> None:
+def test_mangled_archives_are_refused_or_accepted_but_never_raise(edits: list[tuple[int, int]], cut: int) -> None:
     # Bytes in the tail, where the directory and end records are, overwritten at random
     data = bytearray(_SAMPLE)
     for back, value in edits:

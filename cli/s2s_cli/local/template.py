@@ -109,8 +109,11 @@ def queue_consumers(template: dict[str, Any] | None = None) -> list[QueueConsume
         for event in props.get("Events", {}).values():
             if event["Type"] == "SQS":
                 queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]
-                consumers.append(QueueConsumer(name, queue, props["CodeUri"], props["Handler"],
-                                               int(event["Properties"].get("BatchSize", 10))))
+                consumers.append(
+                    QueueConsumer(
+                        name, queue, props["CodeUri"], props["Handler"], int(event["Properties"].get("BatchSize", 10))
+                    )
+                )
     return consumers
 
 
@@ -121,8 +124,9 @@ def schedules(template: dict[str, Any] | None = None) -> list[Schedule]:
         props = fn["Properties"]
         for event in props.get("Events", {}).values():
             if event["Type"] in ("Schedule", "ScheduleV2"):
-                found.append(Schedule(name, props["CodeUri"], props["Handler"],
-                                      event["Properties"]["ScheduleExpression"]))
+                found.append(
+                    Schedule(name, props["CodeUri"], props["Handler"], event["Properties"]["ScheduleExpression"])
+                )
     return found
 
 
@@ -181,15 +185,25 @@ def create_resources(
     if region == "us-east-1":
         s3.create_bucket(Bucket=names.bucket)
     else:
-        s3.create_bucket(Bucket=names.bucket,
-                         CreateBucketConfiguration={"LocationConstraint": region})  # type: ignore[typeddict-item]
+        s3.create_bucket(Bucket=names.bucket, CreateBucketConfiguration={"LocationConstraint": region})  # type: ignore[typeddict-item]
     bucket = res["FilesBucket"]["Properties"]
     pab = bucket["PublicAccessBlockConfiguration"]
     s3.put_public_access_block(Bucket=names.bucket, PublicAccessBlockConfiguration=pab)
     cors = bucket["CorsConfiguration"]["CorsRules"]
-    s3.put_bucket_cors(Bucket=names.bucket, CORSConfiguration={"CORSRules": [
-        {"AllowedOrigins": ["*"], "AllowedMethods": r["AllowedMethods"], "AllowedHeaders": r["AllowedHeaders"],
-         "MaxAgeSeconds": r["MaxAge"]} for r in cors]})
+    s3.put_bucket_cors(
+        Bucket=names.bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": ["*"],
+                    "AllowedMethods": r["AllowedMethods"],
+                    "AllowedHeaders": r["AllowedHeaders"],
+                    "MaxAgeSeconds": r["MaxAge"],
+                }
+                for r in cors
+            ]
+        },
+    )
 
     # Queues: dead-letter queues first, then the queues that redrive into them.
     queue_arns: dict[str, str] = {}
@@ -206,20 +220,23 @@ def create_resources(
             )
         url = sqs.create_queue(QueueName=f"s2s-{logical}", Attributes=attributes)["QueueUrl"]  # type: ignore[arg-type]
         names.queue_urls[logical] = url
-        queue_arns[logical] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-            "Attributes"]["QueueArn"]
+        queue_arns[logical] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
 
     notifications = bucket["NotificationConfiguration"]["QueueConfigurations"]
     s3.put_bucket_notification_configuration(
         Bucket=names.bucket,
-        NotificationConfiguration={"QueueConfigurations": [
-            {
-                "QueueArn": queue_arns[n["Queue"]["Fn::GetAtt"][0]],
-                "Events": [n["Event"]],
-                "Filter": {"Key": {"FilterRules": n["Filter"]["S3Key"]["Rules"]}},
-            }
-            for n in notifications
-        ]},
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue_arns[n["Queue"]["Fn::GetAtt"][0]],
+                    "Events": [n["Event"]],
+                    "Filter": {"Key": {"FilterRules": n["Filter"]["S3Key"]["Rules"]}},
+                }
+                for n in notifications
+            ]
+        },
     )
 
     names.topic_arn = sns.create_topic(Name=names.topic_name)["TopicArn"]

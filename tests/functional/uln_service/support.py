@@ -18,6 +18,4 @@ def uln_call(method: str, path: str, *, claims: dict[str, Any] | None = None, **
 
 def audit_items(org: str = SCHOOL) -> list[dict[str, Any]]:
     table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
-    return table.query(
-        KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": f"ULNAUDIT#{org}"}
-    )["Items"]
+    return table.query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": f"ULNAUDIT#{org}"})["Items"]

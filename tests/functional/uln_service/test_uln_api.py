@@ -144,21 +144,15 @@ def test_search_by_demographics_possible_matches_lists_candidates(lrs):
 
 
 def test_search_with_no_match_is_404(lrs):
-    reply = uln_call(
-        "POST", "/uln/learners/search", body={**OLIVER, "family_name": "Nobody", "given_name": "Nemo"}
-    )
+    reply = uln_call("POST", "/uln/learners/search", body={**OLIVER, "family_name": "Nobody", "given_name": "Nemo"})
 
     assert reply.status == 404
     assert reply.error == "learner_not_found"
 
 
 def test_update_changes_the_learner_then_reports_no_changes(lrs):
-    first = uln_call(
-        "PATCH", "/uln/learners/{uln}", path_params={"uln": "1026893096"}, body={"postcode": "LU5 4QA"}
-    )
-    second = uln_call(
-        "PATCH", "/uln/learners/{uln}", path_params={"uln": "1026893096"}, body={"postcode": "lu5 4qa"}
-    )
+    first = uln_call("PATCH", "/uln/learners/{uln}", path_params={"uln": "1026893096"}, body={"postcode": "LU5 4QA"})
+    second = uln_call("PATCH", "/uln/learners/{uln}", path_params={"uln": "1026893096"}, body={"postcode": "lu5 4qa"})
 
     assert first.status == 200
     assert first.body == {"uln": "1026893096", "response_code": "WSRC0006", "changed": True}
@@ -167,9 +161,7 @@ def test_update_changes_the_learner_then_reports_no_changes(lrs):
 
 
 def test_update_of_an_unknown_uln_is_404_and_of_a_replaced_uln_is_409(lrs):
-    unknown = uln_call(
-        "PATCH", "/uln/learners/{uln}", path_params={"uln": UNKNOWN_VALID_ULN}, body={"gender": 9}
-    )
+    unknown = uln_call("PATCH", "/uln/learners/{uln}", path_params={"uln": UNKNOWN_VALID_ULN}, body={"gender": 9})
     replaced = uln_call("PATCH", "/uln/learners/{uln}", path_params={"uln": LINKED_ULN}, body={"gender": 9})
 
     assert (unknown.status, unknown.error) == (404, "learner_not_found")
@@ -296,9 +288,7 @@ def test_wrong_credentials_in_the_secret_are_refused_by_the_lrs_with_502(lrs, aw
     secrets = boto3.client("secretsmanager")
     secrets.put_secret_value(
         SecretId=aws.secret_arn,
-        SecretString=json.dumps(
-            {"ukprn": "10000001", "username": "s2s-local", "password": "not-the-password"}
-        ),
+        SecretString=json.dumps({"ukprn": "10000001", "username": "s2s-local", "password": "not-the-password"}),
     )
 
     reply = uln_call("POST", "/uln/learners/search", body=OLIVER)

@@ -114,9 +114,7 @@ def test_hostile_text_stays_text_in_the_soap_body(lrs, email):
     assert reply.status == 201
     envelope = fromstring(lrs.last_request("registerSingleLearner").body, forbid_dtd=True)
     learner = envelope.find(f".//{q('Learner')}")
-    assert (
-        len(list(envelope.iter())) == 1 + 1 + 1 + 1 + 3 + 1 + 9
-    )  # envelope, header, body, op, creds, learner, fields
+    assert len(list(envelope.iter())) == 1 + 1 + 1 + 1 + 3 + 1 + 9  # envelope, header, body, op, creds, learner, fields
     assert learner.findtext(q("EmailAddress")) == email
     assert learner.find(q("ULN")) is None
 
@@ -162,9 +160,7 @@ def test_a_full_run_logs_no_learner_details(lrs, caplog, capsys):
                 "postcode": "MK45 2DD",
             },
         ),
-        uln_call(
-            "PATCH", "/uln/learners/{uln}", path_params={"uln": "1026893096"}, body={"postcode": "LU5 4QA"}
-        ),
+        uln_call("PATCH", "/uln/learners/{uln}", path_params={"uln": "1026893096"}, body={"postcode": "LU5 4QA"}),
         uln_call("POST", "/uln/learners", body={**REGISTRATION, "postcode": "not a postcode"}),
     ]
     lrs.set_scenario("no_match")

@@ -99,9 +99,7 @@ SEARCH_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("body", "field"), [c[1:] for c in REGISTER_CASES], ids=[c[0] for c in REGISTER_CASES]
-)
+@pytest.mark.parametrize(("body", "field"), [c[1:] for c in REGISTER_CASES], ids=[c[0] for c in REGISTER_CASES])
 def test_bad_registrations_are_422_and_never_reach_the_lrs(lrs, body, field):
     reply = uln_call("POST", "/uln/learners", body=body)
 
@@ -131,9 +129,7 @@ FIND_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("uln", "query", "field"), [c[1:] for c in FIND_CASES], ids=[c[0] for c in FIND_CASES]
-)
+@pytest.mark.parametrize(("uln", "query", "field"), [c[1:] for c in FIND_CASES], ids=[c[0] for c in FIND_CASES])
 def test_bad_finds_by_uln_are_422_and_never_reach_the_lrs(lrs, uln, query, field):
     reply = uln_call("GET", "/uln/learners/{uln}", path_params={"uln": uln}, query=query)
 
@@ -153,9 +149,7 @@ UPDATE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("uln", "body", "field"), [c[1:] for c in UPDATE_CASES], ids=[c[0] for c in UPDATE_CASES]
-)
+@pytest.mark.parametrize(("uln", "body", "field"), [c[1:] for c in UPDATE_CASES], ids=[c[0] for c in UPDATE_CASES])
 def test_bad_updates_are_422_and_never_reach_the_lrs(lrs, uln, body, field):
     reply = uln_call("PATCH", "/uln/learners/{uln}", path_params={"uln": uln}, body=body)
 
