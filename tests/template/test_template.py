@@ -44,7 +44,11 @@ def test_runtime_architecture_and_json_logs_come_from_globals():
     assert fn["Architectures"] == ["arm64"]
     assert fn["LoggingConfig"]["LogFormat"] == "JSON"
     assert fn["Layers"] == [{"Ref": "SharedLayer"}]
-    assert RESOURCES["SharedLayer"]["Metadata"]["BuildMethod"] == "python3.13"
+    # Makefile builds: arm64 wheels for 3.13 and precompiled bytecode (see layers/Makefile).
+    assert RESOURCES["SharedLayer"]["Metadata"]["BuildMethod"] == "makefile"
+    for name, fn in FUNCTIONS.items():
+        assert fn["Metadata"]["BuildMethod"] == "makefile", name
+        assert (ROOT / fn["Properties"]["CodeUri"] / "Makefile").read_text().count(f"build-{name}") == 1
 
 
 def test_routes_are_explicit_and_every_handler_module_exists():
@@ -223,5 +227,8 @@ def test_sam_build_succeeds(tmp_path):
     layer = tmp_path / "build" / "SharedLayer" / "python"
     assert (layer / "s2s" / "naming.py").is_file()
     assert not (layer / "boto3").exists() and not (layer / "botocore").exists()
-    for name in FUNCTIONS:
-        assert (tmp_path / "build" / name).is_dir()
+    assert (layer / "s2s" / "__pycache__" / "naming.cpython-313.pyc").is_file()
+    assert (layer / "pydantic" / "__pycache__").is_dir()
+    for name, fn in FUNCTIONS.items():
+        module = fn["Properties"]["Handler"].split(".")[0]
+        assert (tmp_path / "build" / name / "__pycache__" / f"{module}.cpython-313.pyc").is_file(), name
