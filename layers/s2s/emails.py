@@ -19,6 +19,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from s2s import clock
+from s2s.naming import REASONS as NAMING_REASONS
 
 SUPPORTED_TYPES = (
     "transfer.available",
@@ -120,19 +121,7 @@ REASONS: dict[str, tuple[str, str]] = {
         "Check the UPN against the pupil's record and send the file again.",
     ),
 }
-_NAMING_REASONS = frozenset(
-    {
-        "bad_extension",
-        "bad_pattern",
-        "bad_source",
-        "unknown_la",
-        "bad_destination",
-        "bad_sequence",
-        "source_not_sender",
-        "lpd_needs_upn",
-        "bad_upn",
-    }
-)
+_NAMING_REASONS = frozenset(NAMING_REASONS)
 
 
 @dataclass(frozen=True)
