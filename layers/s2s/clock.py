@@ -12,7 +12,8 @@ def now() -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is C code; strftime was a fifth of an upload ticket's own time.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def now_iso() -> str:
@@ -20,11 +21,13 @@ def now_iso() -> str:
 
 
 def parse(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    if not value.endswith("Z"):
+        raise ValueError(f"not a UTC timestamp: {value!r}")
+    return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
 
 
 def day(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d")
+    return moment.astimezone(UTC).date().isoformat()
 
 
 def travel(delta: timedelta) -> None:

@@ -4,7 +4,7 @@ each change moves. Nothing here talks to AWS."""
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -85,7 +85,8 @@ class Transfer:
         return self.filename.rsplit(".", 1)[0]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Every field is a plain value: a shallow copy is enough (asdict deep-copies).
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transfer:
@@ -98,6 +99,9 @@ class Transfer:
         values["size_bytes"] = int(values["size_bytes"])
         values["version"] = int(values.get("version") or 0)
         return cls(**values)
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Transfer))
 
 
 # ---------------------------------------------------------------------------- status now
