@@ -17,6 +17,7 @@ Item layout (PK / SK):
   as `CNT#LA#823#S` / `D#<day>#<laestab>`, so one query gives an LA's schools over a range.
 - `ORG#<org>` / `PROFILE`, `ORG#<org>` / `SUB#<email>`: organisation names and subscribers.
 - `QUOTA#<org>` / `D#<day>`: uploads started per organisation per day.
+- `SWEEP` / `STATE`: the day of the last completed expiry sweep (how far back the next one looks).
 
 Every change of state is one TransactWriteItems: the conditional update of the transfer, its audit
 event, its outbox event and its counters, so a change is never half done and never counted twice.
@@ -551,3 +552,21 @@ def org_name(org: str) -> str | None:
     resp = dynamodb().get_item(TableName=table(), Key=key(f"ORG#{org}", "PROFILE"))
     item = resp.get("Item")
     return str(item["name"]["S"]) if item and "name" in item else None
+
+
+# ---------------------------------------------------------------------------- the sweep's watermark
+
+
+def last_sweep_day() -> str | None:
+    item = dynamodb().get_item(TableName=table(), Key=key("SWEEP", "STATE")).get("Item")
+    return str(item["day"]["S"]) if item and "day" in item else None
+
+
+def record_sweep_day(day: str) -> None:
+    dynamodb().update_item(
+        TableName=table(),
+        Key=key("SWEEP", "STATE"),
+        UpdateExpression="SET #d = :d",
+        ExpressionAttributeNames={"#d": "day"},
+        ExpressionAttributeValues={":d": {"S": day}},
+    )

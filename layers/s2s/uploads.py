@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -623,13 +623,17 @@ def sweep(lookback_days: int | None = None) -> SweepReport:
     """Mark what has expired (deleting objects), remind recipients of files expiring within the
     window that were never downloaded, and publish events an earlier run could not.
 
-    It looks back over a whole retention period of expiry days (one cheap query per day), so a
-    sweep that did not run for weeks still catches up."""
+    It looks back to the day before the last completed sweep (a whole retention period when
+    there was none), so a sweep that did not run for weeks still catches up, and an hourly one
+    reads two days of its work list."""
     settings = get_settings()
-    if lookback_days is None:
-        lookback_days = max(7, settings.retention_days + 1)
-    report = SweepReport()
     now = clock.now()
+    if lookback_days is None:
+        full = max(7, settings.retention_days + 1)
+        last = store.last_sweep_day()
+        since = (now.date() - date.fromisoformat(last)).days + 1 if last else full
+        lookback_days = min(max(since, 1), full)
+    report = SweepReport()
     now_iso = clock.iso(now)
     for offset in range(-lookback_days, 1):
         day = clock.day(now + timedelta(days=offset))
@@ -652,4 +656,5 @@ def sweep(lookback_days: int | None = None) -> SweepReport:
     for event in store.outbox_older_than(clock.iso(now - timedelta(minutes=1))):
         if events.try_publish(event):
             report.republished += 1
+    store.record_sweep_day(clock.day(now))
     return report
