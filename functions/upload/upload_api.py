@@ -3,7 +3,7 @@ and the OpenAPI document of the whole service."""
 
 from __future__ import annotations
 
-import json
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -112,6 +112,7 @@ def openapi_document() -> Response[str]:
     return Response(status_code=200, content_type="application/json", body=_openapi_text())
 
 
+@cache
 def _openapi_text() -> str:
     return OPENAPI_DOCUMENT.read_text()
 
@@ -121,4 +122,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return app.resolve(event, context)
 
 
-__all__ = ["app", "json", "lambda_handler"]
+__all__ = ["app", "lambda_handler"]
