@@ -1,0 +1,1 @@
+"""Schemathesis fuzzing of the HTTP API (the OpenAPI document) against the local stack."""
