@@ -3,7 +3,7 @@ role (school, LA, DfE): no 5xx, every status documented, every body conforms to 
 
 Bounded by S2S_FUZZ_EXAMPLES (default 10 examples per operation per role, deterministic) so the suite
 stays fast; set it for a longer, randomised run, e.g. `S2S_FUZZ_EXAMPLES=200 .venv/bin/pytest -q
--p no:randomly tests/fuzz`.
+tests/fuzz`.
 
 Known findings (KNOWN below) are tolerated inside the fuzz run by a narrow predicate on the exact
 request and response, and each has its own strict-xfail test reproducing it, so fixing one turns its
