@@ -67,6 +67,9 @@ build: $(SAM_STAMP) ## sam build (needs python3.13 on PATH)
 bench: $(STAMP) ## benchmarks, printed as ratios
 	$(PY) -m bench
 
+fuzz: $(STAMP) ## a longer Schemathesis run against the local stack (200 examples per operation and role)
+	S2S_FUZZ_EXAMPLES=200 $(BIN)/pytest -q -n 2 tests/fuzz
+
 openapi: $(STAMP) ## regenerate the committed OpenAPI document
 	$(PY) -m s2s_cli.openapi --write
 
