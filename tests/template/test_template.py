@@ -232,3 +232,20 @@ def test_sam_build_succeeds(tmp_path):
     for name, fn in FUNCTIONS.items():
         module = fn["Properties"]["Handler"].split(".")[0]
         assert (tmp_path / "build" / name / "__pycache__" / f"{module}.cpython-313.pyc").is_file(), name
+
+
+def test_portal_is_private_behind_cloudfront_with_the_csp():
+    bucket = RESOURCES["PortalBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    (reader, deny) = RESOURCES["PortalBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"} and reader["Action"] == "s3:GetObject"
+    assert "AWS:SourceArn" in reader["Condition"]["StringEquals"]
+    assert deny["Effect"] == "Deny"
+    config = RESOURCES["PortalDistribution"]["Properties"]["DistributionConfig"]
+    (origin,) = config["Origins"]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["PortalOriginAccessControl", "Id"]}
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert {e["ErrorCode"] for e in config["CustomErrorResponses"]} == {403, 404}
+    headers = RESOURCES["PortalSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]
+    csp = headers["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
