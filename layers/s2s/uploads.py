@@ -537,7 +537,7 @@ def remove(principal: Principal, origin: dict[str, str], transfer_id: str) -> St
     the record and its audit trail stay."""
     actor = actor_for(principal, origin)
 
-    def attempt(t: Transfer) -> Status:
+    def attempt(t: Transfer) -> tuple[Status, Transfer]:
         new = removal_status(principal, t)
         if new is None:
             raise Forbidden("Only the sender, the recipient or the recipient's LA can remove a file.", code="forbidden")
@@ -555,11 +555,10 @@ def remove(principal: Principal, origin: dict[str, str], transfer_id: str) -> St
         store.commit_change(
             t, after, allowed_from=allowed, action=new, actor=actor, at=clock.iso(at), deltas=counter_deltas(t, new, at)
         )
-        return new
+        return new, t
 
-    new_status: Status = _with_retries(transfer_id, attempt, principal)
-    t = store.get_transfer(transfer_id)
-    assert t is not None
+    # The object keys do not change with the status: no need to read the transfer again.
+    new_status, t = _with_retries(transfer_id, attempt, principal)
     settings = get_settings()
     for key in (t.stored_key, t.incoming_key):
         _delete_quietly(settings.bucket_name, key)
