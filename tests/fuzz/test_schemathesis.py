@@ -71,10 +71,6 @@ def _utf8(body: Any) -> bool:
     return True
 
 
-def _declared(case: Any) -> bool:
-    return str(case.method).lower() in {m.lower() for m in json.loads(OPENAPI.read_text())["paths"][case.path]}
-
-
 # name -> (predicate on case and response, reason). Each entry has a strict-xfail test below.
 KNOWN: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
     "non_json_content_type_500": (
@@ -109,10 +105,6 @@ KNOWN: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
     "no_content_with_json_content_type": (
         lambda case, response: response.status_code == 204 and "json" in _content_type(response.headers),
         "204 responses carry Content-Type: application/json with an empty body",
-    ),
-    "local_stack_501_for_undeclared_method": (
-        lambda case, response: not _declared(case) and response.status_code == 501,
-        "the local stack answers 501 text/html for methods the document does not list",
     ),
 }
 
@@ -214,11 +206,3 @@ def test_no_content_has_no_content_type(fuzz_stack: Any, role_headers: dict[str,
     reply = _call(fuzz_stack, "DELETE", "/subscriptions/me", role_headers["school"])
     assert reply.status_code == 204
     assert "Content-Type" not in reply.headers, reply.headers
-
-
-@pytest.mark.xfail(strict=True, reason=KNOWN["local_stack_501_for_undeclared_method"][1])
-def test_undeclared_method_answers_like_the_gateway(fuzz_stack: Any, role_headers: dict[str, dict[str, str]]) -> None:
-    # API Gateway never lets an undeclared method reach a Lambda: it answers a 4xx {"message": ...}.
-    reply = _call(fuzz_stack, "TRACE", "/transfers", role_headers["school"])
-    assert 400 <= reply.status_code < 500, reply.status_code
-    assert set(reply.json()) == {"message"}

@@ -402,6 +402,14 @@ def _api_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
         def do_DELETE(self) -> None:
             self._dispatch()
 
+        def __getattr__(self, name: str) -> Callable[[], None]:
+            """Any other method (HEAD, TRACE, CONNECT, made-up verbs) goes through the route table
+            too, as API Gateway matches method and path together: a pair the template does not
+            declare is its JSON 404, never http.server's 501 HTML page."""
+            if name.startswith("do_"):
+                return self._dispatch
+            raise AttributeError(name)
+
         def _body(self) -> bytes | None:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:
