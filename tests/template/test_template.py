@@ -161,6 +161,74 @@ def test_every_function_logs_to_a_group_with_retention():
         assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
 
 
+def test_every_log_group_is_encrypted_with_the_customer_managed_key():
+    groups = of_type("AWS::Logs::LogGroup")
+    # The functions' groups and the API's access log: nothing logs to a group the template lacks.
+    assert len(groups) == len(FUNCTIONS) + 1
+    for name, group in groups.items():
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["FilesKey", "Arn"]}, name
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+
+
+def test_the_key_lets_cloudwatch_logs_encrypt_this_accounts_log_groups_only():
+    policy = RESOURCES["FilesKey"]["Properties"]["KeyPolicy"]["Statement"]
+    for_logs = [s for s in policy if "logs" in str(s["Principal"])]
+    (statement,) = for_logs
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}
+    assert sorted(actions(statement)) == sorted(
+        ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    )
+    # Least privilege: only with an encryption context naming a log group of this account and region.
+    assert statement["Condition"] == {
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": {
+                "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
+            }
+        }
+    }
+
+
+def test_every_function_has_reserved_concurrency():
+    parameter = T["Parameters"]["ApiReservedConcurrency"]
+    assert parameter["Type"] == "Number" and parameter["MinValue"] >= 1 and parameter["Description"]
+    total = 0
+    for name, fn in FUNCTIONS.items():
+        reserved = fn["Properties"].get("ReservedConcurrentExecutions")
+        assert reserved is not None, f"{name} has no reserved concurrency"
+        http_api = any(e["Type"] == "HttpApi" for e in fn["Properties"].get("Events", {}).values())
+        if reserved == {"Ref": "ApiReservedConcurrency"}:
+            assert http_api, f"{name} is not an API function but uses the API parameter"
+            reserved = parameter["Default"]
+        assert isinstance(reserved, int) and reserved >= 1, name
+        total += reserved
+    # Own limits kept: the sweep runs alone, notify follows the SES rate, the ULN API the LRS.
+    assert RESOURCES["ExpirySweepFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
+    assert RESOURCES["NotifyFunction"]["Properties"]["ReservedConcurrentExecutions"] == 10
+    assert RESOURCES["UlnApiFunction"]["Properties"]["ReservedConcurrentExecutions"] == 20
+    # Lambda keeps 100 of an account's default 1000 unreserved; the defaults fit well inside the rest.
+    assert total <= 900 // 2, total
+
+
+def test_the_uln_function_outlives_the_longest_lrs_deadline(monkeypatch):
+    from s2s.lrs import retry_policy
+
+    monkeypatch.setenv("LRS_DEADLINE_SECONDS", "3600")
+    retry_policy.cache_clear()
+    try:
+        cap = retry_policy().deadline_seconds
+    finally:
+        retry_policy.cache_clear()
+    # The handler answers 504 itself (and writes its audit item) before Lambda would kill it.
+    assert RESOURCES["UlnApiFunction"]["Properties"]["Timeout"] > cap
+
+
+def test_checks_fixed_in_the_template_are_not_skipped_by_the_policy_scan():
+    config = (ROOT / ".checkov.yaml").read_text()
+    for check in ("CKV_AWS_115", "CKV_AWS_158"):
+        assert f"- {check}" not in config, check
+
+
 def test_outputs_name_the_api_bucket_table_and_topic():
     assert {"ApiUrl", "BucketName", "TableName", "TopicArn"} <= set(T["Outputs"])
 
