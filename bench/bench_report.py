@@ -25,7 +25,7 @@ DEFAULT_ENV = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "eu-west-2",
     "AWS_REGION": "eu-west-2",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "LOG_LEVEL": "WARNING",
 }
 
 

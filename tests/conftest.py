@@ -22,9 +22,7 @@ os.environ.update(
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
-        "POWERTOOLS_SERVICE_NAME": "s2s",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "POWERTOOLS_METRICS_NAMESPACE": "S2S",
+        "LOG_LEVEL": "INFO",
         "PORTAL_URL": "http://portal.test",
         "SENDER_EMAIL": "no-reply@s2s.test",
     }

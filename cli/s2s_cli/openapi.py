@@ -1,5 +1,5 @@
-"""The OpenAPI document of the whole HTTP API, merged from every function's resolver (the routes
-come from template.yaml; the schemas from the pydantic models in the code).
+"""The OpenAPI document of the whole HTTP API, built from every function's routes (`s2s.api.App`:
+the routes must match template.yaml; the schemas come from the msgspec models in the code).
 
 `python -m s2s_cli.openapi --write` regenerates the committed copy served at GET /openapi.json;
 `--check` fails when the committed copy has drifted from the code."""
@@ -10,6 +10,9 @@ import argparse
 import json
 import sys
 from typing import Any
+
+import msgspec
+from s2s.api import App, Route
 
 from s2s_cli.local.functions import load_module
 from s2s_cli.local.template import ROOT, http_routes
@@ -35,6 +38,7 @@ _ERRORS = {
     "409": ("Wrong state", "Error"),
     "410": ("Expired, withdrawn or removed", "Error"),
     "413": ("Too large", "Error"),
+    "415": ("The body is not JSON", "Error"),
     "422": ("Validation failed", "Error"),
     "429": ("Throttled", "Error"),
     "502": ("The Learning Records Service failed", "Error"),
@@ -43,38 +47,101 @@ _ERRORS = {
 }
 
 
+REF = "#/components/schemas/{name}"
+
+
+def _types(route: Route) -> list[Any]:
+    """Every model a route's document needs, the success body's alternatives included."""
+    found = [route.body, route.query, route.params]
+    found.extend(route.response if isinstance(route.response, tuple) else [route.response])
+    return [t for t in found if t is not None]
+
+
+def _schema(kind: Any) -> dict[str, Any]:
+    """A reference to a model, or a union's `anyOf`/`oneOf` of references."""
+    if isinstance(kind, tuple):
+        return {"oneOf": [_schema(k) for k in kind]}
+    (schema,), _ = msgspec.json.schema_components([kind], ref_template=REF)
+    return schema
+
+
+def _parameters(kind: Any, where: str, components: dict[str, Any]) -> list[dict[str, Any]]:
+    """One parameter per field of a query or path model (its schema inlined)."""
+    model = components[kind.__name__]
+    required = set(model.get("required", []))
+    out = []
+    for name, declared in model["properties"].items():
+        schema = dict(declared)
+        description = schema.pop("description", None)
+        parameter: dict[str, Any] = {"name": name, "in": where, "required": where == "path" or name in required}
+        if description:
+            parameter["description"] = description
+        parameter["schema"] = schema
+        out.append(parameter)
+    return out
+
+
+def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": route.summary, "operationId": route.handler.__name__}
+    if route.tags:
+        operation["tags"] = list(route.tags)
+    parameters = []
+    if route.params is not None:
+        parameters += _parameters(route.params, "path", components)
+    if route.query is not None:
+        parameters += _parameters(route.query, "query", components)
+    if parameters:
+        operation["parameters"] = parameters
+    if route.body is not None:
+        operation["requestBody"] = {
+            "required": route.body_required,
+            "content": {"application/json": {"schema": _schema(route.body)}},
+        }
+    responses: dict[str, Any] = {}
+    success: dict[str, Any] = {"description": route.responses.get(route.status, "Success")}
+    if route.response is not None:
+        success["content"] = {"application/json": {"schema": _schema(route.response)}, **route.content}
+    responses[str(route.status)] = success
+    for status, description in route.responses.items():
+        if status == route.status:
+            continue
+        other: dict[str, Any] = {"description": description}
+        if "content" in success and 200 <= status < 300:  # another success, same body (e.g. 200 and 201)
+            other["content"] = success["content"]
+        responses[str(status)] = other
+    for code, (description, schema) in _ERRORS.items():
+        responses[code] = {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }
+    operation["responses"] = responses
+    return operation
+
+
 def build_document() -> dict[str, Any]:
     routes = http_routes()
-    modules: dict[str, Any] = {}
-    for route in routes:
-        name = route.handler.rsplit(".", 1)[0]
-        modules.setdefault(name, load_module(route.code_uri, name))
+    apps: dict[str, App] = {}
+    for declared_route in routes:
+        name = declared_route.handler.rsplit(".", 1)[0]
+        if name not in apps:
+            apps[name] = load_module(declared_route.code_uri, name).app
+    declared = {(r.method, r.path): r for r in routes}
+    documented = [r for app in apps.values() for r in app.routes.values() if r.documented]
+    every_type = sorted({t for r in documented for t in _types(r)}, key=str)
+    _, components = msgspec.json.schema_components(every_type, ref_template=REF)
     paths: dict[str, Any] = {}
+    for route in documented:
+        if (route.method, route.path) not in declared:
+            raise SystemExit(f"{route.key} is in the code but not in template.yaml")
+        operation = _operation(route, components)
+        operation["x-lambda-function"] = declared[(route.method, route.path)].function
+        if declared[(route.method, route.path)].authorized:
+            operation["security"] = [{"bearer": []}]
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
+    # Query and path models become parameters; they are not schemas of their own.
+    parameter_models = {t.__name__ for r in documented for t in (r.query, r.params) if t is not None}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, "GatewayError": GATEWAY_ERROR}
-    for name in sorted(modules):
-        doc = json.loads(modules[name].app.get_openapi_json_schema(title="S2S", version="1"))
-        for path, operations in doc.get("paths", {}).items():
-            paths.setdefault(path, {}).update(operations)
-        schemas.update(doc.get("components", {}).get("schemas", {}))
-    declared = {(r.method.lower(), r.path): r for r in routes}
-    for path, operations in paths.items():
-        for method, operation in operations.items():
-            if (method, path) not in declared:
-                raise SystemExit(f"{method.upper()} {path} is in the code but not in template.yaml")
-            operation["x-lambda-function"] = next(
-                r.function for r in routes if (r.method.lower(), r.path) == (method, path)
-            )
-            responses = operation.setdefault("responses", {})
-            # Powertools documents its own 422 shape; ours is the spec's error body.
-            for status, (description, schema) in _ERRORS.items():
-                responses[status] = {
-                    "description": description,
-                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-                }
-            if route.authorized:
-                operation["security"] = [{"bearer": []}]
-    for name in ("HTTPValidationError", "ValidationError"):
-        schemas.pop(name, None)
+    schemas.update({k: v for k, v in components.items() if k not in parameter_models})
     return {
         "openapi": "3.1.0",
         "info": {
@@ -83,7 +150,7 @@ def build_document() -> dict[str, Any]:
             "description": "Send and receive CTFs, admissions and other files between schools and "
             "local authorities; ULN look-ups; LA reports. See SPEC.md.",
         },
-        "paths": {p: paths[p] for p in sorted(paths)},
+        "paths": {p: dict(sorted(paths[p].items())) for p in sorted(paths)},
         "components": {
             "schemas": {k: schemas[k] for k in sorted(schemas)},
             "securitySchemes": {

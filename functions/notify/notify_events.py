@@ -14,17 +14,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from s2s import aws, clock, emails, store, subscriptions
+from s2s.batch import SqsRecord, process_batch
+from s2s.log import bind, logger
 from s2s.settings import get_settings
-
-logger = Logger(service="s2s")
-# A batch in which every record failed is still answered with its list of failures rather than by
-# failing the invocation: each record is retried on its own and malformed ones reach the DLQ.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 ACTOR = store.Actor.system("notify")
 
@@ -169,7 +162,7 @@ def notify(event: dict[str, Any]) -> Outcome:
     return outcome
 
 
-def handle_record(record: SQSRecord) -> Outcome:
+def handle_record(record: SqsRecord) -> Outcome:
     try:
         event = parse_event(record.body)
     except MalformedEvent as exc:
@@ -178,15 +171,16 @@ def handle_record(record: SQSRecord) -> Outcome:
             extra={
                 "message_id": record.message_id,
                 "why": str(exc),
-                "receive_count": record.attributes.approximate_receive_count,
+                "receive_count": record.receive_count,
             },
         )
         raise
     return notify(event)
 
 
-@logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(
-        process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
-    )
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A batch in which every record failed is still answered with its list of failures rather
+    than by failing the invocation: each record is retried on its own and malformed ones reach
+    the DLQ."""
+    bind(context)
+    return process_batch(event, handle_record)

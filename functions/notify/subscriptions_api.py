@@ -6,41 +6,35 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ConfigDict, Field
+from msgspec import Meta
 from s2s import clock, store, subscriptions
-from s2s.api import current_principal, make_resolver
+from s2s.api import App, Reply, Request
 from s2s.errors import Forbidden, InvalidRequest
+from s2s.log import logger
 from s2s.models import Model
 from s2s.principal import Principal
 
-logger = Logger(service="s2s")
-app = make_resolver()
+app = App()
 
 
-class SubscriptionRequest(Model):
+class SubscriptionRequest(Model, forbid_unknown_fields=True, kw_only=True):
     """Optional body of PUT /subscriptions/me. Naming an organisation is allowed only to confirm
     that it is your own: you cannot subscribe anyone to another organisation's emails."""
 
-    model_config = ConfigDict(extra="forbid")
+    organisation: (
+        Annotated[str, Meta(max_length=20, description="Your organisation (LAESTAB or <LA>LLLL); defaults to it")]
+        | None
+    ) = None
 
-    organisation: str | None = Field(
-        default=None, max_length=20, description="Your organisation (LAESTAB or <LA>LLLL); defaults to it"
-    )
 
-
-class Subscription(Model):
+class Subscription(Model, kw_only=True):
     """The signed-in user's notification setting for their organisation."""
 
-    organisation: str = Field(description="LAESTAB for a school, <LA>LLLL for a local authority")
+    organisation: Annotated[str, Meta(description="LAESTAB for a school, <LA>LLLL for a local authority")]
     organisation_name: str
-    email: str = Field(description="The address from your sign-in")
+    email: Annotated[str, Meta(description="The address from your sign-in")]
     subscribed: bool
-    subscriber_count: int = Field(ge=0, description="How many addresses get this organisation's emails")
+    subscriber_count: Annotated[int, Meta(ge=0, description="How many addresses get this organisation's emails")]
 
 
 def _subscriber(principal: Principal) -> str:
@@ -71,18 +65,26 @@ def _describe(principal: Principal, email: str, subscribed: bool) -> Subscriptio
     )
 
 
-@app.get("/subscriptions/me", summary="Your notification setting", tags=["subscriptions"])
-def get_subscription() -> Subscription:
-    principal = current_principal(app)
+@app.get("/subscriptions/me", summary="Your notification setting", tags=("subscriptions",), response=Subscription)
+def get_subscription(request: Request) -> Subscription:
+    principal = request.principal
     email = _subscriber(principal)
     return _describe(principal, email, subscriptions.is_subscribed(principal.org, email))
 
 
-@app.put("/subscriptions/me", summary="Get emails for your organisation's files", tags=["subscriptions"])
-def put_subscription(request: Annotated[SubscriptionRequest | None, Body()] = None) -> Subscription:
-    principal = current_principal(app)
+@app.put(
+    "/subscriptions/me",
+    summary="Get emails for your organisation's files",
+    tags=("subscriptions",),
+    body=SubscriptionRequest | None,  # no body, or JSON null: your own organisation
+    body_required=False,
+    response=Subscription,
+)
+def put_subscription(request: Request) -> Subscription:
+    principal = request.principal
     email = _subscriber(principal)
-    if request is not None and request.organisation not in (None, principal.org):
+    body: SubscriptionRequest | None = request.body
+    if body is not None and body.organisation not in (None, principal.org):
         raise Forbidden(
             "You can only subscribe to your own organisation's notifications.", code="not_your_organisation"
         )
@@ -95,17 +97,17 @@ def put_subscription(request: Annotated[SubscriptionRequest | None, Body()] = No
 @app.delete(
     "/subscriptions/me",
     summary="Stop emails for your organisation's files",
-    tags=["subscriptions"],
-    responses={204: {"description": "Unsubscribed (also when you were not subscribed)"}},
+    tags=("subscriptions",),
+    status=204,
+    responses={204: "Unsubscribed (also when you were not subscribed)"},
 )
-def delete_subscription() -> Response[str]:
-    principal = current_principal(app)
+def delete_subscription(request: Request) -> Reply:
+    principal = request.principal
     email = _subscriber(principal)
     removed = subscriptions.unsubscribe(principal.org, email)
     logger.info("unsubscribed", extra={**principal.log_fields(), "removed": removed})
-    return Response(status_code=204, body="")
+    return Reply(204)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -4,85 +4,63 @@ GetItem, nothing else."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from s2s import reports
-from s2s.api import current_principal, make_resolver
-from s2s.report_models import GroupBy, ReportFormat, TransfersReport, UndownloadedReport
+from s2s.api import App, Reply, Request
+from s2s.log import logger
+from s2s.report_models import (
+    MonthlyReport,
+    SchoolReport,
+    TransfersReportQuery,
+    UndownloadedQuery,
+    UndownloadedReport,
+)
 
-logger = Logger(service="s2s")
-app = make_resolver()
-
-_LA = Query(min_length=3, max_length=3, description="3-digit LA code; LA users may leave it out")
+app = App()
 
 
 @app.get(
     "/reports/transfers",
     summary="Transfers per month or per school",
-    tags=["reports"],
-    responses={
-        200: {
-            "description": "The report",
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/TransfersReport"}},
-                "text/csv": {"schema": {"type": "string"}},
-            },
-        }
-    },
+    tags=("reports",),
+    query=TransfersReportQuery,
+    response=(MonthlyReport, SchoolReport),
+    content={"text/csv": {"schema": {"type": "string"}}},
 )
-def transfers_report(
-    la: Annotated[str | None, _LA] = None,
-    date_from: Annotated[date | None, Query(alias="from", description="First day (YYYY-MM-DD)")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="Last day (YYYY-MM-DD)")] = None,
-    group_by: Annotated[GroupBy, Query()] = "month",
-    format: Annotated[ReportFormat, Query()] = "json",
-) -> Response[Any]:
-    principal = current_principal(app)
-    report = reports.transfers_report(principal, la=la, date_from=date_from, date_to=date_to, group_by=group_by)
+def transfers_report(request: Request) -> Reply:
+    principal = request.principal
+    q: TransfersReportQuery = request.query
+    report = reports.transfers_report(principal, la=q.la, date_from=q.date_from, date_to=q.date_to, group_by=q.group_by)
     logger.info(
         "transfers report",
-        extra={
-            **principal.log_fields(),
-            "scope": report["scope"],
-            "group_by": group_by,
-            "rows": len(report["rows"]),
-        },
+        extra={**principal.log_fields(), "scope": report["scope"], "group_by": q.group_by, "rows": len(report["rows"])},
     )
-    if format == "csv":
-        return Response(
-            status_code=200,
-            content_type="text/csv; charset=utf-8",
-            body=reports.csv_text(report),
-            headers={"Content-Disposition": f'attachment; filename="{reports.csv_filename(report)}"'},
+    if q.format == "csv":
+        return Reply(
+            200,
+            reports.csv_text(report),
+            "text/csv; charset=utf-8",
+            {"Content-Disposition": f'attachment; filename="{reports.csv_filename(report)}"'},
         )
-    body = TransfersReport.model_validate(report)
-    return Response(status_code=200, content_type="application/json", body=body)
+    model = MonthlyReport if q.group_by == "month" else SchoolReport
+    return Reply(200, model.parse(report))
 
 
-@app.get("/reports/undownloaded", summary="Received files not yet downloaded, oldest first", tags=["reports"])
-def undownloaded_report(
-    la: Annotated[
-        str | None, Query(min_length=3, max_length=3, description="3-digit LA code; required for DfE users")
-    ] = None,
-    older_than_days: Annotated[int, Query(ge=0, le=3650)] = 0,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=2000)] = None,
-) -> UndownloadedReport:
-    principal = current_principal(app)
+@app.get(
+    "/reports/undownloaded",
+    summary="Received files not yet downloaded, oldest first",
+    tags=("reports",),
+    query=UndownloadedQuery,
+    response=UndownloadedReport,
+)
+def undownloaded_report(request: Request) -> dict[str, Any]:
+    q: UndownloadedQuery = request.query
     scope_la, rows, next_cursor = reports.undownloaded(
-        principal, la=la, older_than_days=older_than_days, limit=limit, cursor=cursor
+        request.principal, la=q.la, older_than_days=q.older_than_days, limit=q.limit, cursor=q.cursor
     )
-    return UndownloadedReport.model_validate(
-        {"la": scope_la, "older_than_days": older_than_days, "items": rows, "next_cursor": next_cursor}
-    )
+    return {"la": scope_la, "older_than_days": q.older_than_days, "items": rows, "next_cursor": next_cursor}
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

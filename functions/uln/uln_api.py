@@ -9,14 +9,11 @@ learner's name, date of birth or postcode.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.logging import correlation_paths
 from s2s import errors
-from s2s.api import current_principal, make_resolver, request_origin, status_for
+from s2s.api import App, Reply, Request, status_for
+from s2s.log import logger
 from s2s.lrs import LrsClient, error_response_code, lrs_client
 from s2s.lrs_audit import LrsAuditEntry, record_lrs_call
 from s2s.principal import Principal
@@ -27,27 +24,24 @@ from s2s.uln_models import (
     LearnerSearchResult,
     LearnerUpdate,
     LearnerUpdated,
-    PersonName,
-    Uln,
+    NameQuery,
+    UlnPath,
 )
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
-
-logger = Logger(service="s2s")
-app = make_resolver()
+app = App()
 
 T = TypeVar("T")
 
 
-def _caller() -> Principal:
-    principal = current_principal(app)
+def _caller(request: Request) -> Principal:
+    principal = request.principal
     if principal.kind not in ("school", "la"):
         raise errors.Forbidden("Only schools and local authorities can use the ULN service.", code="role_not_allowed")
     return principal
 
 
 def _record(
+    request: Request,
     principal: Principal,
     operation: str,
     *,
@@ -76,7 +70,7 @@ def _record(
         uln=uln,
         response_code=response_code,
         http_status=http_status,
-        source_ip=request_origin(app)["source_ip"],
+        source_ip=request.origin["source_ip"],
     )
     try:
         record_lrs_call(entry)
@@ -87,7 +81,7 @@ def _record(
 
 
 def _forward(
-    principal: Principal,
+    request: Request,
     operation: str,
     uln: str | None,
     send: Callable[[LrsClient], T],
@@ -95,11 +89,13 @@ def _forward(
 ) -> T:
     """Call the LRS and audit the call, answered or failed. `outcome` names the ULN, the LRS
     response code and the HTTP status of an answer; errors re-raise so `s2s.api` answers them."""
+    principal = request.principal  # its role already checked by _caller
     client = lrs_client()
     try:
         result = send(client)
     except errors.S2SError as exc:
         _record(
+            request,
             principal,
             operation,
             uln=uln,
@@ -110,6 +106,7 @@ def _forward(
         raise
     answered_uln, response_code, status = outcome(result)
     _record(
+        request,
         principal,
         operation,
         uln=answered_uln or uln,
@@ -127,46 +124,59 @@ def _search_outcome(result: LearnerSearchResult) -> tuple[str | None, str, int]:
 
 @app.post(
     "/uln/learners",
-    status_code=201,
     summary="Register a learner with the LRS",
-    responses={
-        201: {"description": "Registered: the new ULN"},
-        200: {"description": "Already registered with the same details: the existing ULN"},
-    },
+    tags=("uln",),
+    status=201,
+    body=LearnerRegistration,
+    response=LearnerRegistered,
+    responses={201: "Registered: the new ULN", 200: "Already registered with the same details: the existing ULN"},
 )
-def register_learner(registration: Annotated[LearnerRegistration, Body()]) -> Response[LearnerRegistered]:
-    principal = _caller()
+def register_learner(request: Request) -> Reply:
+    _caller(request)
+    registration: LearnerRegistration = request.body
     registered, created = _forward(
-        principal,
+        request,
         "registerSingleLearner",
         None,
         lambda client: client.register(registration),
         lambda answer: (answer[0].uln, answer[0].response_code, 201 if answer[1] else 200),
     )
-    return Response(status_code=201 if created else 200, content_type="application/json", body=registered)
+    return Reply(201 if created else 200, registered)
 
 
-@app.get("/uln/learners/<uln>", summary="Find a learner by ULN")
-def find_learner(
-    uln: Annotated[Uln, Path()],
-    given_name: Annotated[PersonName, Query()],
-    family_name: Annotated[PersonName, Query()],
-) -> LearnerSearchResult:
-    principal = _caller()
+@app.get(
+    "/uln/learners/{uln}",
+    summary="Find a learner by ULN",
+    tags=("uln",),
+    params=UlnPath,
+    query=NameQuery,
+    response=LearnerSearchResult,
+)
+def find_learner(request: Request) -> LearnerSearchResult:
+    _caller(request)
+    uln: str = request.params.uln
+    names: NameQuery = request.query
     return _forward(
-        principal,
+        request,
         "learnerByULN",
         uln,
-        lambda client: client.find_by_uln(uln, given_name, family_name),
+        lambda client: client.find_by_uln(uln, names.given_name, names.family_name),
         _search_outcome,
     )
 
 
-@app.post("/uln/learners/search", summary="Find a learner by demographics")
-def search_learners(search: Annotated[DemographicSearch, Body()]) -> LearnerSearchResult:
-    principal = _caller()
+@app.post(
+    "/uln/learners/search",
+    summary="Find a learner by demographics",
+    tags=("uln",),
+    body=DemographicSearch,
+    response=LearnerSearchResult,
+)
+def search_learners(request: Request) -> LearnerSearchResult:
+    _caller(request)
+    search: DemographicSearch = request.body
     return _forward(
-        principal,
+        request,
         "learnerByDemographics",
         None,
         lambda client: client.find_by_demographics(search),
@@ -174,11 +184,20 @@ def search_learners(search: Annotated[DemographicSearch, Body()]) -> LearnerSear
     )
 
 
-@app.patch("/uln/learners/<uln>", summary="Update a learner at the LRS")
-def update_learner(uln: Annotated[Uln, Path()], update: Annotated[LearnerUpdate, Body()]) -> LearnerUpdated:
-    principal = _caller()
+@app.patch(
+    "/uln/learners/{uln}",
+    summary="Update a learner at the LRS",
+    tags=("uln",),
+    params=UlnPath,
+    body=LearnerUpdate,
+    response=LearnerUpdated,
+)
+def update_learner(request: Request) -> LearnerUpdated:
+    _caller(request)
+    uln: str = request.params.uln
+    update: LearnerUpdate = request.body
     return _forward(
-        principal,
+        request,
         "updateSingleLearner",
         uln,
         lambda client: client.update(uln, update),
@@ -186,6 +205,5 @@ def update_learner(uln: Annotated[Uln, Path()], update: Annotated[LearnerUpdate,
     )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

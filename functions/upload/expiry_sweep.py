@@ -7,15 +7,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from s2s import uploads
+from s2s.log import bind, logger
 
-logger = Logger(service="s2s")
 
-
-@logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    bind(context)
     report = uploads.sweep()
     logger.info("sweep done", extra=asdict(report))
     return asdict(report)

@@ -10,15 +10,9 @@ import json
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from s2s import uploads
-
-logger = Logger(service="s2s")
-# A batch whose every record failed is reported like any other, not raised as a function error.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+from s2s.batch import SqsRecord, process_batch
+from s2s.log import bind
 
 
 def s3_objects(body: str) -> list[tuple[str, str]]:
@@ -34,15 +28,13 @@ def s3_objects(body: str) -> list[tuple[str, str]]:
     return objects
 
 
-def handle_record(record: SQSRecord) -> list[str]:
+def handle_record(record: SqsRecord) -> list[str]:
     outcomes: list[str] = []
     for bucket, key in s3_objects(record.body):
         outcomes.append(uploads.handle_landed_object(bucket, key))
     return outcomes
 
 
-@logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(
-        process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
-    )
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    bind(context)
+    return process_batch(event, handle_record)

@@ -70,6 +70,12 @@ class TooLarge(S2SError):
     code = "too_large"
 
 
+class UnsupportedMediaType(S2SError):
+    """A body in a media type the route does not read (it reads JSON)."""
+
+    code = "unsupported_media_type"
+
+
 class Throttled(S2SError):
     """Over a rate or quota (429)."""
 

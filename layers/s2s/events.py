@@ -10,14 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from aws_lambda_powertools import Logger
-
 from s2s import store
 from s2s.aws import sns
+from s2s.log import logger
 from s2s.settings import get_settings
 from s2s.transfers import Transfer
-
-logger = Logger(service="s2s")
 
 EventType = Literal[
     "transfer.available",

@@ -11,16 +11,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from s2s import clock, events, store, uploads
 from s2s.errors import Conflict, Forbidden, Gone, InvalidRequest, NotFound
 from s2s.identifiers import is_laestab, is_valid_upn
+from s2s.log import logger
 from s2s.principal import Principal
 from s2s.store import TransitionConflict
 from s2s.transfers import LIVE, TERMINAL, Transfer, can_see, claim_deltas, effective_status
-
-logger = Logger(service="s2s")
 
 # Enough for any one pupil: a UPN is one child, and each LPD file carries exactly one.
 MAX_FILES_PER_UPN = 200

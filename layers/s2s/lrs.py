@@ -51,12 +51,13 @@ from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Literal
 
-from aws_lambda_powertools import Logger
+import msgspec
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from s2s import errors
 from s2s.aws import secrets
+from s2s.log import logger
 from s2s.settings import get_settings
 from s2s.uln_models import (
     DemographicSearch,
@@ -71,7 +72,6 @@ from s2s.uln_models import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-logger = Logger(service="s2s")
 
 NS = "http://learner.webservice.miap.gov.uk"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -234,11 +234,11 @@ def learner_fields(values: Mapping[str, object]) -> dict[str, str]:
 
 
 def register_fields(registration: LearnerRegistration) -> Fields:
-    return {"Learner": learner_fields(registration.model_dump())}
+    return {"Learner": learner_fields(registration.to_dict())}
 
 
 def update_fields(uln: str, update: LearnerUpdate) -> Fields:
-    return {"Learner": {"ULN": uln, **learner_fields(update.model_dump())}}
+    return {"Learner": {"ULN": uln, **learner_fields(update.to_dict())}}
 
 
 def find_by_uln_fields(uln: str, given_name: str, family_name: str) -> Fields:
@@ -246,7 +246,7 @@ def find_by_uln_fields(uln: str, given_name: str, family_name: str) -> Fields:
 
 
 def find_by_demographics_fields(search: DemographicSearch) -> Fields:
-    values = search.model_dump()
+    values = search.to_dict()
     fields = {
         "FamilyName": values["family_name"],
         "GivenName": values["given_name"],
@@ -300,8 +300,8 @@ def _learner(element: ET.Element) -> Learner | None:
     if not values.get("uln"):
         return None
     try:
-        return Learner.model_validate(values)
-    except ValueError:
+        return msgspec.convert(values, Learner, strict=False)
+    except msgspec.ValidationError:
         # A date or gender we cannot read: keep the ULN, which is what the caller needs most.
         return Learner(uln=str(values["uln"]))
 

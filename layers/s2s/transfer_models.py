@@ -4,36 +4,44 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+import msgspec
+from msgspec import Meta
 
 from s2s.models import Model
 
 StatusName = Literal["pending_upload", "available", "downloaded", "withdrawn", "removed", "rejected", "expired"]
+Box = Literal["inbox", "outbox", "la"]
+TransferId = Annotated[str, Meta(min_length=1, max_length=64, description="The transfer's id")]
+Cursor = Annotated[str, Meta(max_length=2000, description="next_cursor of the previous page")]
 
 
-class CreateTransferRequest(Model):
-    model_config = ConfigDict(extra="forbid")
-
+class CreateTransferRequest(Model, forbid_unknown_fields=True, kw_only=True):
     filename: Annotated[
-        str, Field(min_length=1, max_length=255, description="The file name, e.g. 8231234_CTF_8232345_001.zip")
+        str, Meta(min_length=1, max_length=255, description="The file name, e.g. 8231234_CTF_8232345_001.zip")
     ]
-    size_bytes: Annotated[int, Field(ge=1, description="The exact size of the zip in bytes")]
-    sha256: Annotated[
-        str | None,
-        Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the zip, lower-case hex; shown to the recipient"),
-    ] = None
-    upn: Annotated[
-        str | None,
-        Field(max_length=13, description="The pupil's UPN; required for XXXXXXX and MMMMMMM (Lost Pupils) files"),
-    ] = None
+    size_bytes: Annotated[int, Meta(ge=1, description="The exact size of the zip in bytes")]
+    sha256: (
+        Annotated[
+            str,
+            Meta(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the zip, lower-case hex; shown to the recipient"),
+        ]
+        | None
+    ) = None
+    upn: (
+        Annotated[
+            str,
+            Meta(max_length=13, description="The pupil's UPN; required for XXXXXXX and MMMMMMM (Lost Pupils) files"),
+        ]
+        | None
+    ) = None
 
 
-class UploadForm(Model):
-    url: str = Field(description="POST the file here as multipart/form-data with these fields first")
+class UploadForm(Model, kw_only=True):
+    url: Annotated[str, Meta(description="POST the file here as multipart/form-data with these fields first")]
     fields: dict[str, str]
 
 
-class CreateTransferResponse(Model):
+class CreateTransferResponse(Model, kw_only=True):
     transfer_id: str
     status: StatusName
     family: str
@@ -44,7 +52,20 @@ class CreateTransferResponse(Model):
     expires_at: str
 
 
-class TransferSummary(Model):
+class ListQuery(Model, kw_only=True):
+    box: Annotated[
+        Box, Meta(description="inbox: addressed to you; outbox: sent by you; la: from or to your LA's schools")
+    ] = "inbox"
+    status: StatusName | None = None
+    limit: Annotated[int, Meta(ge=1, le=100)] = 50
+    cursor: Cursor | None = None
+
+
+class TransferPath(Model, kw_only=True):
+    id: TransferId
+
+
+class TransferSummary(Model, kw_only=True):
     transfer_id: str
     filename: str
     family: str
@@ -69,22 +90,22 @@ class TransferSummary(Model):
     can_download: bool
 
 
-class TransferList(Model):
+class TransferList(Model, kw_only=True):
     items: list[TransferSummary]
     next_cursor: str | None = None
 
 
-class AuditEvent(Model):
+class AuditEvent(Model, kw_only=True):
     action: str
     at: str
     actor_user: str
     actor_org: str
     source_ip: str = ""
     user_agent: str = ""
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class DownloadReceipt(Model):
+class DownloadReceipt(Model, kw_only=True):
     at: str
     user: str
     organisation: str
@@ -92,18 +113,11 @@ class DownloadReceipt(Model):
     user_agent: str = ""
 
 
-class TransferDetail(TransferSummary):
+class TransferDetail(TransferSummary, kw_only=True):
     audit: list[AuditEvent]
     downloads: list[DownloadReceipt]
 
 
-class DownloadLink(Model):
-    url: str = Field(description="A presigned GET, valid for at most 5 minutes; never share it")
+class DownloadLink(Model, kw_only=True):
+    url: Annotated[str, Meta(description="A presigned GET, valid for at most 5 minutes; never share it")]
     expires_at: str
-
-
-class ErrorBody(Model):
-    error: str
-    message: str
-    details: list[Any] = Field(default_factory=list)
-    suggestion: str | None = None

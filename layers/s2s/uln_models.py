@@ -15,20 +15,15 @@ Learning Records Service, and the OpenAPI document shows the same contract:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (
-    AfterValidator,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
+import msgspec
+from msgspec import Meta
 
 from s2s.identifiers import is_valid_uln
-from s2s.models import Model
+from s2s.models import Invalid, Model
 
 NAME_MAX = 35
 MIN_REGISTRATION_AGE = 13
@@ -111,19 +106,68 @@ def age_on(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-PersonName = Annotated[str, BeforeValidator(_tidy_name), AfterValidator(_check_name)]
-Postcode = Annotated[str, BeforeValidator(_tidy_postcode), AfterValidator(_check_postcode)]
-Uln = Annotated[str, BeforeValidator(_strip), AfterValidator(_check_uln)]
-BirthDate = Annotated[date, AfterValidator(_check_birth_date)]
-Email = Annotated[str, BeforeValidator(_strip), AfterValidator(_check_email)]
+PersonName = Annotated[
+    str,
+    Meta(
+        description=f"1-{NAME_MAX} letters, spaces, hyphens or apostrophes, starting with a letter; "
+        "runs of spaces collapse and a typographic apostrophe becomes '"
+    ),
+]
+Postcode = Annotated[str, Meta(description="A UK postcode in any case and spacing, e.g. SW1A 1AA, or ZZ99 3VZ")]
+Uln = Annotated[str, Meta(description="10 digits with a valid check digit")]
+BirthDate = Annotated[date, Meta(description="YYYY-MM-DD, not in the future")]
+Email = Annotated[str, Meta(max_length=254)]
+
+Rule = tuple[Callable[[Any], Any], Callable[[Any], Any]]
+_NAME: Rule = (_tidy_name, _check_name)
+_POSTCODE_RULE: Rule = (_tidy_postcode, _check_postcode)
+_ULN: Rule = (_strip, _check_uln)
+_DATE: Rule = (lambda value: value, _check_birth_date)
+_EMAIL_RULE: Rule = (_strip, _check_email)
 
 
-class _Request(Model):
-    # Unknown fields are refused rather than dropped, so a typo never silently loses data.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class _Request(Model, forbid_unknown_fields=True, kw_only=True):
+    """Unknown fields are refused rather than dropped, so a typo never silently loses data. After
+    the types are checked, `__post_init__` tidies each field with a rule (strip, collapse spaces,
+    normalise the postcode) and checks it, reporting every field that breaks its rule at once."""
+
+    _rules: ClassVar[dict[str, Rule]] = {}
+
+    def __post_init__(self) -> None:
+        problems: list[tuple[str, str, str]] = []
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = value.strip()
+            rule = self._rules.get(name)
+            if value is not None and rule is not None:
+                tidy, check = rule
+                value = tidy(value)
+                try:
+                    value = check(value)
+                except ValueError as exc:
+                    problems.append((name, "value_error", str(exc)))
+                    continue
+            setattr(self, name, value)
+        problems.extend(self._check_whole())
+        if problems:
+            raise Invalid(problems)
+
+    def _check_whole(self) -> list[tuple[str, str, str]]:
+        return []
 
 
-class LearnerRegistration(_Request):
+_PERSON_RULES: dict[str, Rule] = {
+    "given_name": _NAME,
+    "family_name": _NAME,
+    "previous_family_name": _NAME,
+    "date_of_birth": _DATE,
+    "postcode": _POSTCODE_RULE,
+    "email_address": _EMAIL_RULE,
+}
+
+
+class LearnerRegistration(_Request, kw_only=True):
     """`POST /uln/learners`: one learner to register with the LRS."""
 
     given_name: PersonName
@@ -131,24 +175,26 @@ class LearnerRegistration(_Request):
     date_of_birth: BirthDate
     gender: Gender
     postcode: Postcode
-    verification_type: VerificationType = Field(description="How the learner's identity was checked")
-    ability_to_share: AbilityToShare = Field(description="0 not known, 1 notice given, 2 refused")
+    verification_type: Annotated[VerificationType, Meta(description="How the learner's identity was checked")]
+    ability_to_share: Annotated[AbilityToShare, Meta(description="0 not known, 1 notice given, 2 refused")]
     previous_family_name: PersonName | None = None
     email_address: Email | None = None
 
-    @field_validator("date_of_birth", mode="after")
-    @classmethod
-    def _registration_age(cls, value: date) -> date:
-        age = age_on(value, today())
-        if not MIN_REGISTRATION_AGE <= age <= MAX_REGISTRATION_AGE:
-            raise ValueError(
-                f"gives an age of {age}: the LRS registers learners aged "
-                f"{MIN_REGISTRATION_AGE} to {MAX_REGISTRATION_AGE}"
-            )
-        return value
+    _rules: ClassVar[dict[str, Rule]] = _PERSON_RULES
+
+    def _check_whole(self) -> list[tuple[str, str, str]]:
+        if not isinstance(self.date_of_birth, date):
+            return []  # already refused by its own rule
+        age = age_on(self.date_of_birth, today())
+        if MIN_REGISTRATION_AGE <= age <= MAX_REGISTRATION_AGE:
+            return []
+        message = (
+            f"gives an age of {age}: the LRS registers learners aged {MIN_REGISTRATION_AGE} to {MAX_REGISTRATION_AGE}"
+        )
+        return [("date_of_birth", "value_error", message)]
 
 
-class DemographicSearch(_Request):
+class DemographicSearch(_Request, kw_only=True):
     """`POST /uln/learners/search`: find a learner by who they are."""
 
     given_name: PersonName
@@ -158,8 +204,10 @@ class DemographicSearch(_Request):
     postcode: Postcode
     previous_family_name: PersonName | None = None
 
+    _rules: ClassVar[dict[str, Rule]] = _PERSON_RULES
 
-class LearnerUpdate(_Request):
+
+class LearnerUpdate(_Request, kw_only=True):
     """`PATCH /uln/learners/{uln}`: the fields to change; at least one."""
 
     given_name: PersonName | None = None
@@ -172,14 +220,32 @@ class LearnerUpdate(_Request):
     previous_family_name: PersonName | None = None
     email_address: Email | None = None
 
-    @model_validator(mode="after")
-    def _something_to_change(self) -> LearnerUpdate:
-        if not self.model_dump(exclude_none=True):
-            raise ValueError("give at least one field to change")
-        return self
+    _rules: ClassVar[dict[str, Rule]] = _PERSON_RULES
+
+    def _check_whole(self) -> list[tuple[str, str, str]]:
+        if self.to_dict(exclude_none=True):
+            return []
+        return [("body", "value_error", "give at least one field to change")]
 
 
-class Learner(Model):
+class UlnPath(_Request, kw_only=True):
+    """The `{uln}` of `/uln/learners/{uln}`."""
+
+    uln: Uln
+
+    _rules: ClassVar[dict[str, Rule]] = {"uln": _ULN}
+
+
+class NameQuery(_Request, kw_only=True):
+    """The names `GET /uln/learners/{uln}` checks the ULN against."""
+
+    given_name: PersonName
+    family_name: PersonName
+
+    _rules: ClassVar[dict[str, Rule]] = _PERSON_RULES
+
+
+class Learner(Model, kw_only=True):
     """A learner as the LRS knows them."""
 
     uln: str
@@ -191,25 +257,25 @@ class Learner(Model):
     previous_family_name: str | None = None
 
 
-class LearnerSearchResult(Model):
+class LearnerSearchResult(Model, kw_only=True):
     """A find answered with a match: `exact` (the learner), `possible` (candidates to choose
     from) or `linked` (the LRS substituted the master record; `master_uln` is the ULN to use)."""
 
     response_code: str
     match: Literal["exact", "possible", "linked"]
     learner: Learner | None = None
-    candidates: list[Learner] = Field(default_factory=list)
+    candidates: list[Learner] = msgspec.field(default_factory=list)
     master_uln: str | None = None
 
 
-class LearnerRegistered(Model):
+class LearnerRegistered(Model, kw_only=True):
     """The ULN the LRS allocated (WSRC0005) or already held for the same details (WSRC0021)."""
 
     uln: str
     response_code: str
 
 
-class LearnerUpdated(Model):
+class LearnerUpdated(Model, kw_only=True):
     """The LRS accepted the update (WSRC0006) or found nothing to change (WSRC0020)."""
 
     uln: str

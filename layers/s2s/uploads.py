@@ -10,11 +10,10 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from aws_lambda_powertools import Logger
-
 from s2s import clock, events, store
 from s2s.aws import s3
 from s2s.errors import Conflict, Forbidden, Gone, InvalidRequest, NotFound, Throttled, TooLarge
+from s2s.log import logger
 from s2s.principal import Principal
 from s2s.settings import get_settings
 from s2s.store import Actor, TransitionConflict
@@ -32,8 +31,6 @@ from s2s.transfers import (
     is_sender_side,
     removal_status,
 )
-
-logger = Logger(service="s2s")
 
 MIN_ZIP_BYTES = 22  # an empty zip is its end record alone
 Box = Literal["inbox", "outbox", "la"]

@@ -57,15 +57,14 @@ def queue_depth(aws: Any, logical: str) -> int:
 
 def as_lambda_would(handler: Any) -> Any:
     """Invoke an SQS handler the way the Lambda event source mapping sees it: a handler that
-    raises (Powertools raises when every record of a batch failed) fails every message of the
-    batch, which all become visible again."""
-    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+    raises fails every message of the batch, which all become visible again."""
 
     def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            return handler(event, context)
-        except BatchProcessingError:
+            result: dict[str, Any] = handler(event, context)
+        except Exception:
             return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+        return result
 
     return invoke
 

@@ -296,7 +296,7 @@ def test_sam_build_succeeds(tmp_path):
     assert (layer / "s2s" / "naming.py").is_file()
     assert not (layer / "boto3").exists() and not (layer / "botocore").exists()
     assert (layer / "s2s" / "__pycache__" / "naming.cpython-313.pyc").is_file()
-    assert (layer / "pydantic" / "__pycache__").is_dir()
+    assert (layer / "msgspec" / "__pycache__").is_dir()
     for name, fn in FUNCTIONS.items():
         module = fn["Properties"]["Handler"].split(".")[0]
         assert (tmp_path / "build" / name / "__pycache__" / f"{module}.cpython-313.pyc").is_file(), name

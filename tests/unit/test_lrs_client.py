@@ -16,21 +16,19 @@ pytestmark = pytest.mark.unit
 
 NS = lrs.NS
 CREDS = LrsCredentials("10000001", "s2s-local", "secret")
-SEARCH = DemographicSearch(
-    given_name="Oliver",
-    family_name="Brook",
-    date_of_birth="2009-11-03",  # type: ignore[arg-type]
-    gender=1,
-    postcode="MK45 2DD",
+SEARCH = DemographicSearch.parse(
+    {"given_name": "Oliver", "family_name": "Brook", "date_of_birth": "2009-11-03", "gender": 1, "postcode": "MK45 2DD"}
 )
-REGISTRATION = LearnerRegistration(
-    given_name="Niamh",
-    family_name="Byrne",
-    date_of_birth="2008-06-15",  # type: ignore[arg-type]
-    gender=2,
-    postcode="SG18 8AB",
-    verification_type=1,
-    ability_to_share=1,
+REGISTRATION = LearnerRegistration.parse(
+    {
+        "given_name": "Niamh",
+        "family_name": "Byrne",
+        "date_of_birth": "2008-06-15",
+        "gender": 2,
+        "postcode": "SG18 8AB",
+        "verification_type": 1,
+        "ability_to_share": 1,
+    }
 )
 
 
@@ -113,7 +111,7 @@ def test_writes_are_sent_once(failure):
     with pytest.raises((errors.UpstreamError, errors.UpstreamTimeout)):
         client(script).register(REGISTRATION)
     with pytest.raises((errors.UpstreamError, errors.UpstreamTimeout)):
-        client(Script(failure)).update("9276308686", LearnerUpdate(gender=9))
+        client(Script(failure)).update("9276308686", LearnerUpdate.parse({"gender": 9}))
     assert len(script.operations) == 1
 
 

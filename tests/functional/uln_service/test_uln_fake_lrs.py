@@ -18,7 +18,7 @@ from s2s_cli.fake_lrs import DEFAULT_PASSWORD, DEFAULT_USERNAME, FakeLrs
 
 pytestmark = pytest.mark.functional
 
-SEARCH = DemographicSearch.model_validate(
+SEARCH = DemographicSearch.parse(
     {
         "given_name": "Oliver",
         "family_name": "Brook",
