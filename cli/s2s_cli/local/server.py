@@ -225,11 +225,8 @@ class LocalStack:
         )
         for name in ("AWS_PROFILE", "AWS_SECURITY_TOKEN"):
             os.environ.pop(name, None)
-        os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "s2s")
-        os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "S2S")
         # The handlers' JSON logs would drown the console; warnings and errors still show.
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
         import boto3
 
         from s2s_cli.local.template import create_resources
@@ -464,7 +461,8 @@ def _api_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
                 headers[name] = ", ".join(str(v) for v in values)
             raw = result.get("body") or ""
             body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
-            headers.setdefault("Content-Type", "application/json")
+            if body:  # a 204 or an empty answer carries no media type
+                headers.setdefault("Content-Type", "application/json")
             headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
             self._reply(int(result.get("statusCode", 200)), body, headers)
 
