@@ -54,14 +54,15 @@ def _subscriber(principal: Principal) -> str:
     return principal.email
 
 
-def _describe(principal: Principal, email: str, subscribed: bool) -> Subscription:
+def _describe(principal: Principal, email: str) -> Subscription:
     org = principal.org
+    now = subscriptions.setting(org, email)
     return Subscription(
         organisation=org,
-        organisation_name=store.org_name(org) or principal.org_name or org,
+        organisation_name=now.org_name or principal.org_name or org,
         email=email,
-        subscribed=subscribed,
-        subscriber_count=subscriptions.subscriber_count(org),
+        subscribed=now.subscribed,
+        subscriber_count=now.subscriber_count,
     )
 
 
@@ -69,7 +70,7 @@ def _describe(principal: Principal, email: str, subscribed: bool) -> Subscriptio
 def get_subscription(request: Request) -> Subscription:
     principal = request.principal
     email = _subscriber(principal)
-    return _describe(principal, email, subscriptions.is_subscribed(principal.org, email))
+    return _describe(principal, email)
 
 
 @app.put(
@@ -91,7 +92,7 @@ def put_subscription(request: Request) -> Subscription:
     store.remember_org_name(principal.org, principal.org_name, clock.now())
     added = subscriptions.subscribe(principal.org, email, principal.user_id, principal.org_name)
     logger.info("subscribed", extra={**principal.log_fields(), "added": added})
-    return _describe(principal, email, True)
+    return _describe(principal, email)
 
 
 @app.delete(

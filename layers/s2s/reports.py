@@ -21,7 +21,6 @@ from s2s.aws import dynamodb
 from s2s.errors import Forbidden, InvalidRequest
 from s2s.naming import known_la
 from s2s.principal import Principal
-from s2s.subscriptions import subscriber_count
 from s2s.transfers import METRICS, Transfer, effective_status
 
 # "Up to 3 years": three common years and a leap day, counting both ends.
@@ -248,8 +247,8 @@ def undownloaded(
 def _undownloaded_row(t: Transfer, now: Any, names: dict[str, str | None], silent: dict[str, bool]) -> dict[str, Any]:
     org = t.recipient_org
     if org not in names:
-        names[org] = store.org_name(org)
-        silent[org] = subscriber_count(org) == 0
+        names[org], count = store.org_profile(org)
+        silent[org] = count == 0
     assert t.available_at is not None
     return {
         "transfer_id": t.transfer_id,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -549,9 +549,22 @@ def remember_org_name(org: str, name: str, at: datetime) -> None:
 
 
 def org_name(org: str) -> str | None:
-    resp = dynamodb().get_item(TableName=table(), Key=key(f"ORG#{org}", "PROFILE"))
-    item = resp.get("Item")
-    return str(item["name"]["S"]) if item and "name" in item else None
+    return org_profile(org)[0]
+
+
+def org_profile(org: str) -> tuple[str | None, int]:
+    """An organisation's display name and how many addresses get its emails, from its one
+    `PROFILE` item (one GetItem for both)."""
+    item = dynamodb().get_item(TableName=table(), Key=key(f"ORG#{org}", "PROFILE")).get("Item")
+    return profile_fields(item)
+
+
+def profile_fields(item: Mapping[str, Any] | None) -> tuple[str | None, int]:
+    if not item:
+        return None, 0
+    name = str(item["name"]["S"]) if "name" in item else None
+    count = max(int(item["subscriber_count"]["N"]), 0) if "subscriber_count" in item else 0
+    return name, count
 
 
 # ---------------------------------------------------------------------------- the sweep's watermark

@@ -3,7 +3,7 @@
 Subscribers are `ORG#<org>` / `SUB#<email>` items; the organisation's `PROFILE` item carries
 `subscriber_count`, changed in the same transaction as the subscription item and only when that
 item really appears or disappears, so a repeated PUT or DELETE never miscounts. The report reads
-`subscriber_count` (one GetItem) to flag organisations nobody would hear from.
+`subscriber_count` (one GetItem, with the name) to flag organisations nobody would hear from.
 
 Sending records are `SENT#<event_id>` / `<email>` with a `ttl`. An email is sent at most once per
 event and address even when SQS delivers the message twice, and a failed send never leaves a record
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from s2s import clock
 from s2s.aws import dynamodb
-from s2s.store import from_av, key, table, to_av
+from s2s.store import from_av, key, org_profile, profile_fields, table, to_av
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
@@ -184,13 +184,47 @@ def subscribers(org: str) -> list[str]:
 
 def subscriber_count(org: str) -> int:
     """How many addresses get `org`'s emails (0 for an organisation nobody has subscribed to)."""
-    resp = dynamodb().get_item(
-        TableName=table(), Key=key(_org_pk(org), "PROFILE"), ProjectionExpression="subscriber_count"
-    )
-    item = resp.get("Item")
-    if not item or "subscriber_count" not in item:
-        return 0
-    return max(int(item["subscriber_count"]["N"]), 0)
+    return org_profile(org)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """What `GET /subscriptions/me` shows: the organisation's name and subscriber count, and
+    whether this address is one of them."""
+
+    org_name: str | None
+    subscriber_count: int
+    subscribed: bool
+
+
+# BatchGetItem may leave keys unprocessed under load; a few quick rounds, then a clear failure.
+_BATCH_ROUNDS = 5
+
+
+def setting(org: str, email: str) -> Setting:
+    """The organisation's profile and this address's subscription in one strongly consistent
+    BatchGetItem (one round trip instead of three reads)."""
+    profile = key(_org_pk(org), "PROFILE")
+    request: dict[str, Any] = {
+        table(): {
+            "Keys": [profile, key(_org_pk(org), f"SUB#{normalise_email(email)}")],
+            "ConsistentRead": True,
+            "ProjectionExpression": "SK, #n, subscriber_count",
+            "ExpressionAttributeNames": {"#n": "name"},
+        }
+    }
+    items: list[dict[str, Any]] = []
+    for _ in range(_BATCH_ROUNDS):
+        resp = dynamodb().batch_get_item(RequestItems=request)
+        items.extend(resp.get("Responses", {}).get(table(), []))
+        request = dict(resp.get("UnprocessedKeys") or {})
+        if not request:
+            break
+    else:
+        raise RuntimeError("DynamoDB left subscription keys unprocessed after several rounds")
+    by_sk = {str(item["SK"]["S"]): item for item in items}
+    name, count = profile_fields(by_sk.get("PROFILE"))
+    return Setting(name, count, any(sk.startswith("SUB#") for sk in by_sk))
 
 
 # ---------------------------------------------------------------------------- sending records

@@ -9,6 +9,7 @@ import boto3
 import pytest
 import subscriptions_api
 from helpers import call, dfe_claims, la_claims, school_claims
+from s2s import aws as aws_clients
 from s2s import clock, store, subscriptions
 from s2s_cli.openapi import build_document
 
@@ -62,6 +63,23 @@ def test_get_reports_the_setting_and_the_count(aws: Any) -> None:
     assert colleague.body["subscribed"] is False
     assert colleague.body["subscriber_count"] == 1
     assert colleague.body["email"] == "b@school.example"
+
+
+def test_get_is_one_dynamodb_round_trip(aws: Any) -> None:
+    sub("PUT", school_claims(SCHOOL, email="a@school.example", sub="u1"))
+    calls: list[str] = []
+    client = aws_clients.dynamodb()
+    client.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.append(model.name), unique_id="count-calls"
+    )
+    try:
+        reply = sub("GET", school_claims(SCHOOL, email="a@school.example", sub="u1"))
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", unique_id="count-calls")
+
+    assert (reply.body["subscribed"], reply.body["subscriber_count"]) == (True, 1)
+    # The name, the count and the subscription come from one strongly consistent BatchGetItem.
+    assert calls == ["BatchGetItem"]
 
 
 def test_double_put_counts_once(aws: Any) -> None:
