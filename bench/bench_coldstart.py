@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -29,6 +30,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 from s2s.events import build_event
 from s2s.transfers import Transfer
+from s2s_cli.fake_lrs import start_fake_lrs
 from s2s_cli.local.template import (
     create_resources,
     http_routes,
@@ -41,9 +43,10 @@ from bench.common import ROOT, Row, dfe_claims, format_seconds, http_event, la_c
 
 PROBE = Path(__file__).with_name("coldstart_probe.py")
 REGION = "eu-west-2"
-REPEAT = 5
+REPEAT = 9
 RATIO_TARGET = 1.3
 SCHOOL = "8234001"
+UPN = "H801200001001"  # a valid UPN (check letter H)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ def moto_server() -> Iterator[dict[str, str]]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    lrs = start_fake_lrs()  # the ULN function's first request goes all the way to an LRS
     endpoint = f"http://127.0.0.1:{port}"
     credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's dummies
     try:
@@ -99,10 +103,12 @@ def moto_server() -> Iterator[dict[str, str]]:
             "PORTAL_URL": "http://portal.test",
             "SENDER_EMAIL": "no-reply@s2s.test",
             "NO_PROXY": "127.0.0.1,localhost",
+            "LRS_ENDPOINT": lrs.url,
             **names.environment(),
         }
         yield env
     finally:
+        lrs.stop()
         server.stop()
 
 
@@ -176,12 +182,48 @@ def _queue_event(queue: str) -> dict[str, Any]:
     }
 
 
-def _http_candidates(routes: list[Any]) -> list[dict[str, Any]]:
-    """First events to try, best first: the function's first parameterless GET (a read a user
-    makes first) as a school, an LA and a DfE user, then its first route with an empty body (which
-    the validator refuses after loading every model). `calibrate` keeps the first that works."""
+# First requests that do real work where a parameterless GET cannot: a Lost Pupils search for a
+# valid UPN (a DynamoDB query) and a demographic search that goes to the (fake) LRS through
+# Secrets Manager. Each function's first successful candidate is what its cold start serves.
+FIRST_REQUESTS: dict[str, list[dict[str, Any]]] = {
+    "LostPupilsApiFunction": [http_event("GET", "/lost-pupils", claims=la_claims("823"), query={"upn": UPN})],
+    "UlnApiFunction": [
+        http_event(
+            "POST",
+            "/uln/learners/search",
+            claims=school_claims(SCHOOL),
+            body={
+                "given_name": "Oliver",
+                "family_name": "Brook",
+                "date_of_birth": "2009-11-03",
+                "gender": 1,
+                "postcode": "MK45 2DD",
+            },
+        )
+    ],
+}
+# Other first requests worth their own row: an upload ticket is what a sending school does first.
+EXTRA_PROBES: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "UploadApiFunction",
+        "POST /transfers",
+        http_event(
+            "POST",
+            "/transfers",
+            claims=school_claims(SCHOOL),
+            body={"filename": f"{SCHOOL}_CTF_8232345_001.zip", "size_bytes": 48_213},
+        ),
+    )
+]
+
+
+def _http_candidates(function: str, routes: list[Any]) -> list[dict[str, Any]]:
+    """First events to try, best first: the function's own FIRST_REQUESTS, its first parameterless
+    GET (a read a user makes first) as a school, an LA and a DfE user, then its first route with an
+    empty body (which the validator refuses). `calibrate` keeps the first that works."""
     everyone = [school_claims(SCHOOL), la_claims("823"), dfe_claims()]
-    events = [
+    events = [*FIRST_REQUESTS.get(function, [])]
+    events += [
         http_event("GET", route.path, claims=claims)
         for route in routes
         if route.method == "GET" and "{" not in route.path
@@ -213,8 +255,11 @@ def probes() -> tuple[list[Probe], list[str]]:
             missing.append(name)
             continue
         if name in routes:
-            first, *others = _http_candidates(routes[name])
+            first, *others = _http_candidates(name, routes[name])
             found.append(Probe(name, module, code_dir, first, "status 2", tuple(others)))
+            for function, label, event in EXTRA_PROBES:
+                if function == name:
+                    found.append(Probe(f"{name} {label}", module, code_dir, event, "status 2"))
             continue
         elif name in queues:
             event, accept = _queue_event(queues[name]), "0 failed"
@@ -261,7 +306,7 @@ def run_probe(
     flags: tuple[str, ...] = (),
 ) -> tuple[dict[str, Any], str]:
     """Run one fresh interpreter; returns its result line and its stderr."""
-    spec = folder / f"{probe.function}.json"
+    spec = folder / (re.sub(r"\W+", "_", probe.function) + ".json")
     spec.write_text(json.dumps({"module": probe.module, "event": probe.event}))
     path = [str(probe.code_dir)] if probe.code_dir else []
     path.append(str(layer_dir or ROOT / "layers"))
