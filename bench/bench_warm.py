@@ -266,8 +266,10 @@ def _rows(s3: Any, dynamodb: Any) -> list[Row]:
         )
 
     def bare_subscription() -> None:
-        for sort_key in (f"SUB#office@{SENDER}.school.example", "PROFILE", "PROFILE"):
-            dynamodb.get_item(TableName=table, Key={"PK": {"S": f"ORG#{SENDER}"}, "SK": {"S": sort_key}})
+        keys = [
+            {"PK": {"S": f"ORG#{SENDER}"}, "SK": {"S": sk}} for sk in ("PROFILE", f"SUB#office@{SENDER}.school.example")
+        ]
+        dynamodb.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
 
     post = _caller(upload, "POST", "/transfers", 201, claims=sender, body=new)
 
