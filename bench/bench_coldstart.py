@@ -332,14 +332,17 @@ def run_probe(
 def medians(
     items: list[Probe], env: dict[str, str], folder: Path, repeat: int = REPEAT, **kwargs: Any
 ) -> dict[str, dict[str, float]]:
-    """Median import and total seconds per probe; rounds interleave the probes so that a busy
-    moment of the machine falls on all of them alike."""
+    """Median import and total seconds per probe, and the best (lowest) total; rounds interleave
+    the probes so that a busy moment of the machine falls on all of them alike."""
     samples: dict[str, list[dict[str, Any]]] = {p.function: [] for p in items}
     for _ in range(repeat):
         for probe in items:
             samples[probe.function].append(run_probe(probe, env, folder, **kwargs)[0])
     return {
-        name: {key: statistics.median(s[key] for s in runs) for key in ("import", "total")}
+        name: {
+            **{key: statistics.median(s[key] for s in runs) for key in ("import", "total")},
+            "best": min(s["total"] for s in runs),
+        }
         for name, runs in samples.items()
     }
 
@@ -365,17 +368,22 @@ def run() -> list[Row]:
         items = [calibrate(probe, env, folder) for probe in items]
         run_probe(BASELINE, env, folder)
         results = medians([BASELINE, *items], env, folder)
-        base = results["baseline"]["total"]
+        base = results["baseline"]
         for probe in items:
-            total = results[probe.function]["total"]
+            mine = results[probe.function]
+            # The target compares the best of REPEAT runs on each side: another process can only
+            # add time, so the best is the steadiest estimate of what the code itself costs. The
+            # medians (and their ratio) are shown beside it.
+            ratio = mine["best"] / base["best"]
             rows.append(
                 Row(
                     f"cold start {probe.function} (import + 1st request)",
-                    f"{format_seconds(total)} (import {format_seconds(results[probe.function]['import'])})",
-                    format_seconds(base),
-                    total / base,
+                    f"{format_seconds(mine['best'])}; median {format_seconds(mine['total'])} "
+                    f"({mine['total'] / base['total']:.2f}x), import {format_seconds(mine['import'])}",
+                    f"{format_seconds(base['best'])}; median {format_seconds(base['total'])}",
+                    ratio,
                     f"<= {RATIO_TARGET}",
-                    total / base <= RATIO_TARGET,
+                    ratio <= RATIO_TARGET,
                 )
             )
         worst = max(items, key=lambda p: results[p.function]["total"])
