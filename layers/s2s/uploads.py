@@ -621,14 +621,22 @@ def sweep(lookback_days: int | None = None) -> SweepReport:
 
     It looks back to the day before the last completed sweep (a whole retention period when
     there was none), so a sweep that did not run for weeks still catches up, and an hourly one
-    reads two days of its work list."""
+    reads two days of its work list. The day's first run reads the whole reminder window; later
+    runs that day read only its last day, where files keep becoming due."""
     settings = get_settings()
     now = clock.now()
+    window = settings.expiring_within_days
+    reminder_days = range(window + 1)
     if lookback_days is None:
         full = max(7, settings.retention_days + 1)
         last = store.last_sweep_day()
         since = (now.date() - date.fromisoformat(last)).days + 1 if last else full
         lookback_days = min(max(since, 1), full)
+        if last == clock.day(now) and settings.retention_days > window:
+            # Today's first run read the whole window. Since then only files on its last day can
+            # have become due (due is exact to the minute); no file enters an earlier day later,
+            # since an expiry is fixed at upload, more than the window ahead.
+            reminder_days = range(window, window + 1)
     report = SweepReport()
     now_iso = clock.iso(now)
     for offset in range(-lookback_days, 1):
@@ -637,7 +645,7 @@ def sweep(lookback_days: int | None = None) -> SweepReport:
             t = Transfer.from_dict(item)
             if effective_status(t, now) == "expired" and t.status not in TERMINAL and _expire(t):
                 report.expired += 1
-    for offset in range(settings.expiring_within_days + 1):
+    for offset in reminder_days:
         day = clock.day(now + timedelta(days=offset))
         for item in store.iter_index("GSI5", f"EXPDAY#{day}"):
             t = Transfer.from_dict(item)

@@ -9,6 +9,7 @@ import boto3
 import pytest
 from flows import drain_landing, landing_handler, post_file, queued_events, send, sqs_event, start_upload, upload_api
 from helpers import FakeContext, call, sample_event, school_claims
+from s2s import aws as aws_clients
 from s2s import clock, uploads
 from zipfactory import make_aes_zip, make_plain_zip
 
@@ -241,6 +242,41 @@ def test_sweep_reminds_recipients_once_of_files_expiring_within_seven_days(aws):
     assert [(e["type"], e["transfer_id"], e["recipients"]) for e in events] == [
         ("transfer.expiring", t["transfer_id"], [B])
     ]
+
+
+def test_later_sweeps_of_a_day_read_only_the_last_day_of_the_reminder_window(aws):
+    now = clock.now()
+    clock.travel(now.replace(hour=12, minute=0) + timedelta(days=1) - now)  # uploads at noon
+    t = send(aws, school_claims(A), CTF, make_aes_zip({ENTRY: b"1"}))
+    queued_events(aws)
+    queries: list[str] = []
+    client = aws_clients.dynamodb()
+    client.meta.events.register(
+        "provide-client-params.dynamodb.Query",
+        lambda params, **_: queries.append(next(iter(params["ExpressionAttributeValues"].values()))["S"]),
+        unique_id="sweep-queries",
+    )
+    try:
+        clock.travel(timedelta(days=53, hours=-2))  # 10:00, seven days before it expires at noon
+        assert uploads.sweep().reminded == 0  # not due for two more hours
+        first = list(queries)
+        queries.clear()
+        clock.travel(timedelta(hours=3))  # 13:00 the same day: now it is due
+        assert uploads.sweep().reminded == 1
+        later = list(queries)
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.Query", unique_id="sweep-queries")
+
+    expiry = clock.parse(t["expires_at"])
+    expiry_day = clock.day(expiry)
+    window = [f"EXPDAY#{clock.day(expiry - timedelta(days=n))}" for n in range(7, -1, -1)]
+    # The day's first run (the first ever, so it also looks back a whole retention period): the
+    # whole reminder window, today to seven days ahead, then the outbox.
+    assert first[-9:] == [*window, "OUTBOX"]
+    # An hour later: the same 2 days of expiries, then only the window's last day, the outbox.
+    today, yesterday = clock.day(clock.now()), clock.day(clock.now() - timedelta(days=1))
+    assert later == [f"EXPDAY#{yesterday}", f"EXPDAY#{today}", f"EXPDAY#{expiry_day}", "OUTBOX"]
+    assert [e["type"] for e in queued_events(aws)] == ["transfer.expiring"]
 
 
 def test_sweep_handler_runs_from_the_schedule(aws):
