@@ -71,11 +71,11 @@ def _field(path: str, message: str) -> str:
     return ".".join(parts) or "body"
 
 
-def refusal(exc: msgspec.MsgspecError | Invalid) -> InvalidRequest:
+def refusal(exc: msgspec.MsgspecError | Invalid | UnicodeDecodeError) -> InvalidRequest:
     """The 422 for a refused input, with one detail per problem."""
     if isinstance(exc, Invalid):
         details = [{"field": f, "reason": r, "message": m} for f, r, m in exc.problems]
-    elif not isinstance(exc, msgspec.ValidationError):  # a DecodeError: not JSON at all
+    elif not isinstance(exc, msgspec.ValidationError):  # not JSON at all, or not UTF-8
         details = [{"field": "body", "reason": "json_invalid", "message": "is not valid JSON"}]
     else:
         match = _AT.match(str(exc))
@@ -99,7 +99,7 @@ def decode_json(raw: bytes | str, kind: type[T]) -> T:
     """A JSON body as `kind` in one pass, or 422 (`json_invalid` for text that is not JSON)."""
     try:
         return msgspec.json.decode(raw, type=kind)
-    except (msgspec.MsgspecError, Invalid) as exc:
+    except (msgspec.MsgspecError, Invalid, UnicodeDecodeError) as exc:
         raise refusal(exc) from None
 
 
