@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import time
+from contextvars import ContextVar
 from typing import Any
 
 SERVICE = "s2s"
@@ -23,7 +24,8 @@ SERVICE = "s2s"
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
-_bound: dict[str, Any] = {}
+# Per invocation, and per thread where the local stack serves several requests at once.
+_bound: ContextVar[dict[str, Any] | None] = ContextVar("s2s_log_bound", default=None)
 _state = {"cold": True}
 
 
@@ -37,7 +39,7 @@ class JsonFormatter(logging.Formatter):
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "service": SERVICE,
             "location": f"{record.module}.{record.funcName}:{record.lineno}",
-            **_bound,
+            **(_bound.get() or {}),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
@@ -66,15 +68,15 @@ logger = _configure()
 
 def bind(context: Any, correlation_id: str | None = None) -> None:
     """Start an invocation: the ids every line of it carries (and nothing of the previous one)."""
-    _bound.clear()
-    _bound["function_request_id"] = getattr(context, "aws_request_id", None)
+    ids: dict[str, Any] = {"function_request_id": getattr(context, "aws_request_id", None)}
     if correlation_id:
-        _bound["correlation_id"] = correlation_id
+        ids["correlation_id"] = correlation_id
     name = getattr(context, "function_name", None)
     if name:
-        _bound["function_name"] = name
-    _bound["cold_start"] = _state["cold"]
+        ids["function_name"] = name
+    ids["cold_start"] = _state["cold"]
     _state["cold"] = False
+    _bound.set(ids)
 
 
 __all__ = ["JsonFormatter", "bind", "logger"]

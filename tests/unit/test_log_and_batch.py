@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from typing import Any
 
 import pytest
@@ -84,3 +85,21 @@ def test_a_batch_where_everything_failed_is_answered_not_raised() -> None:
         "batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]
     }
     assert process_batch({"Records": []}, handle) == {"batchItemFailures": []}
+
+
+def test_each_thread_logs_its_own_invocation_ids() -> None:
+    lines: dict[str, dict[str, Any]] = {}
+    ready = threading.Barrier(2)
+
+    def serve(request_id: str) -> None:
+        log.bind(FakeContext(), request_id)
+        ready.wait()  # both have bound before either logs
+        record = logging.LogRecord("s2s", logging.INFO, __file__, 1, "x", (), None)
+        lines[request_id] = _line(record)
+
+    threads = [threading.Thread(target=serve, args=(name,)) for name in ("req-a", "req-b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {name: line["correlation_id"] for name, line in lines.items()} == {"req-a": "req-a", "req-b": "req-b"}
