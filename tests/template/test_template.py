@@ -233,6 +233,12 @@ def test_outputs_name_the_api_bucket_table_and_topic():
     assert {"ApiUrl", "BucketName", "TableName", "TopicArn"} <= set(T["Outputs"])
 
 
+def test_outputs_name_what_portal_publish_reads():
+    """`s2s portal publish` reads these outputs; the distribution id is what it invalidates."""
+    assert {"ApiUrl", "PortalBucketName", "PortalDistributionId"} <= set(T["Outputs"])
+    assert T["Outputs"]["PortalDistributionId"]["Value"] == {"Ref": "PortalDistribution"}
+
+
 # ---------------------------------------------------------------- the linters and the build
 
 
