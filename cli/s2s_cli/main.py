@@ -1,5 +1,6 @@
-"""The `s2s` command: the local stack (`s2s local serve|token`) and the client for people and MIS
-scripts (pack, send, inbox, outbox, show, download, remove, report, lost-pupils, uln, subscribe).
+"""The `s2s` command: the local stack (`s2s local serve|token`), publishing the web portal to a
+deployed stack (`s2s portal publish`) and the client for people and MIS scripts (pack, send,
+inbox, outbox, show, download, remove, report, lost-pupils, uln, subscribe).
 
 Errors are one readable line on stderr. Exit codes: 0 done, 1 the service refused (code, message
 and a suggestion), 2 usage (or a port in use for `local serve`), 3 cannot connect."""
@@ -45,6 +46,19 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--email")
     token.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
     token.add_argument("--data-dir", type=Path, default=Path(".s2s-local"))
+
+    portal = sub.add_parser("portal", help="the web portal of a deployed stack").add_subparsers(
+        dest="portal_command", required=True, metavar="COMMAND"
+    )
+    publish = portal.add_parser(
+        "publish", help="upload portal/ and its config.json to the stack's bucket and refresh CloudFront"
+    )
+    publish.add_argument("--stack", required=True, help="the CloudFormation stack `sam deploy` made")
+    publish.add_argument("--region", help="the stack's region (else AWS_REGION or the AWS config)")
+    publish.add_argument("--portal-dir", type=Path, help="the portal folder (else this checkout's portal/)")
+    publish.add_argument("--authorize-url", help="the sign-in authorize endpoint (else OpenID discovery)")
+    publish.add_argument("--token-url", help="the sign-in token endpoint (else OpenID discovery)")
+    publish.add_argument("--dry-run", action="store_true", help="print what would change and change nothing")
 
     p = sub.add_parser("pack", help="check a CTF/ATF header against its name and zip it with AES-256")
     p.add_argument("file", type=Path)
@@ -106,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--off", action="store_true", help="stop the emails")
 
     # `--api` and `--token` also after the command (`s2s inbox --token ...`), as people type them.
-    leaves = [p for name, p in sub.choices.items() if name not in ("local", "uln")]
+    leaves = [p for name, p in sub.choices.items() if name not in ("local", "portal", "uln")]
     leaves += list(uln.choices.values())
     for leaf in leaves:
         leaf.add_argument("--api", default=argparse.SUPPRESS, help="API URL (or S2S_API)")
@@ -141,6 +155,21 @@ def _local(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     print(auth.issue_token(auth.load_or_create_key(args.data_dir), claims, ttl=args.ttl))
     return 0
+
+
+def _portal(args: argparse.Namespace) -> int:
+    from s2s_cli.portal_publish import PORTAL_DIR, Options, publish
+
+    return publish(
+        Options(
+            stack=args.stack,
+            portal_dir=args.portal_dir or PORTAL_DIR,
+            region=args.region,
+            authorize_url=args.authorize_url,
+            token_url=args.token_url,
+            dry_run=args.dry_run,
+        )
+    )
 
 
 # ------------------------------------------------------------------------------------------ client
@@ -405,6 +434,7 @@ COMMANDS = {
     "uln": _uln,
     "subscribe": _subscribe,
     "local": _local,
+    "portal": _portal,
 }
 
 
