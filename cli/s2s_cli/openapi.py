@@ -65,13 +65,24 @@ def _schema(kind: Any) -> dict[str, Any]:
     return schema
 
 
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional parameter's schema without its `null` alternative: a parameter is absent or
+    has a value, it is never null."""
+    alternatives = schema.get("anyOf", [])
+    if len(alternatives) != 2 or {"type": "null"} not in alternatives:
+        return dict(schema)
+    inner = next(a for a in alternatives if a != {"type": "null"})
+    rest = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**inner, **rest}
+
+
 def _parameters(kind: Any, where: str, components: dict[str, Any]) -> list[dict[str, Any]]:
     """One parameter per field of a query or path model (its schema inlined)."""
     model = components[kind.__name__]
     required = set(model.get("required", []))
     out = []
     for name, declared in model["properties"].items():
-        schema = dict(declared)
+        schema = _not_null(declared)
         description = schema.pop("description", None)
         parameter: dict[str, Any] = {"name": name, "in": where, "required": where == "path" or name in required}
         if description:
