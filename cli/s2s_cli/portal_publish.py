@@ -342,8 +342,11 @@ def publish(
 def _report_dry_run(plan: Plan, stack: StackInfo, out: IO[str]) -> None:
     where = f"s3://{stack.bucket}"
     for f in plan.uploads:
-        print(f"would upload {f.key} to {where} ({f.content_type}; {f.cache_control})", file=out)
-    print(f"would upload {CONFIG_KEY} to {where} (application/json; {NO_CACHE}):", file=out)
+        print(
+            f"would upload {f.key} to {where} (Content-Type {f.content_type}, Cache-Control {f.cache_control})",
+            file=out,
+        )
+    print(f"would upload {CONFIG_KEY} to {where} (Content-Type application/json, Cache-Control {NO_CACHE}):", file=out)
     print(json.dumps(plan.config, indent=2), file=out)
     for key in plan.deletes:
         print(f"would delete {key} from {where}", file=out)
