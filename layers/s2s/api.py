@@ -268,7 +268,7 @@ class App:
 
     def _call(self, route: Route, event: Mapping[str, Any], path_params: Mapping[str, str]) -> Reply:
         body = self._body(route, event) if route.body is not None else None
-        query = convert(event.get("queryStringParameters") or {}, route.query, strict=False) if route.query else None
+        query = _query(event, route.query) if route.query else None
         params = convert(dict(path_params), route.params, strict=False) if route.params else None
         result = route.handler(Request(event, body, query, params))
         if isinstance(result, Reply):
@@ -300,6 +300,20 @@ class App:
             return error_reply(404, "not_found", "There is no such route.")
         route, path_params = found
         return self._call(route, event, path_params)
+
+
+def _query(event: Mapping[str, Any], model: Any) -> Any:
+    """The query string as `model`. Values are read laxly (they are all strings), except that
+    msgspec's lax mode would read the text `null` as "not given" for an optional parameter: no
+    parameter of ours takes it, so it is refused like any other wrong value."""
+    values = event.get("queryStringParameters") or {}
+    nulls = [name for name, value in values.items() if value == "null"]
+    if nulls:
+        raise errors.InvalidRequest(
+            f"The request is not valid: {nulls[0]}: null is not a value for this parameter",
+            details=[{"field": n, "reason": "type", "message": "null is not a value"} for n in nulls],
+        )
+    return convert(values, model, strict=False)
 
 
 def _size(body: str, event: Mapping[str, Any]) -> int:

@@ -67,3 +67,12 @@ def test_head_of_a_get_route_is_a_404_without_a_body(stack: Stack) -> None:
 def test_declared_routes_still_reach_their_handlers(stack: Stack) -> None:
     assert stack.call("GET", "/transfers", stack.school(SCHOOL_A)).status_code == 200
     assert stack.call("GET", "/openapi.json").status_code == 200
+
+
+def test_a_repeated_query_parameter_reaches_the_handler_joined_with_commas(stack: Stack) -> None:
+    # API Gateway (payload 2.0) joins repeated values with commas; the last one must not win.
+    token = stack.school(SCHOOL_A)
+    assert stack.call("GET", "/transfers?box=outbox", token).status_code == 200
+    reply = stack.call("GET", "/transfers?box=inbox&box=outbox", token)
+    assert reply.status_code == 422
+    assert reply.json()["details"][0]["field"] == "box"

@@ -95,6 +95,7 @@ def test_query_parameters_are_converted_from_strings_and_renamed() -> None:
         ({"limit": "x"}, "limit", "type"),
         ({"from": "0"}, "from", "invalid_format"),
         ({"from": "2026-02-30"}, "from", "invalid_format"),
+        ({"from": "null"}, "from", "type"),  # lax mode alone would read it as "not given"
     ],
 )
 def test_bad_query_parameters_are_422_naming_the_field(query: dict[str, str], field: str, reason: str) -> None:

@@ -104,7 +104,11 @@ def http_event(
         except UnicodeDecodeError:
             text_body, is_base64 = base64.b64encode(body).decode("ascii"), True
     now = datetime.now(UTC)
-    query_params = dict(parse_qsl(query, keep_blank_values=True)) or None
+    # API Gateway (payload 2.0) joins a repeated parameter's values with commas.
+    joined: dict[str, list[str]] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        joined.setdefault(name, []).append(value)
+    query_params = {name: ",".join(values) for name, values in joined.items()} or None
     route_key = f"{route.method} {route.path}"
     context: dict[str, Any] = {
         "accountId": "123456789012",
