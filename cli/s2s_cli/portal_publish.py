@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, override
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from s2s_cli.client import CannotConnect, ClientError, UsageError
@@ -133,8 +133,9 @@ def fetch_json(url: str, timeout: float = DISCOVERY_TIMEOUT) -> dict[str, Any]:
     check_url(url, "the discovery URL")
 
     class CheckedRedirects(urllib.request.HTTPRedirectHandler):
-        @override
-        def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        def redirect_request(  # noqa: PLR0917 - urllib's signature
+            self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+        ) -> Any:
             check_url(newurl, "a redirect from the discovery URL")
             return super().redirect_request(req, fp, code, msg, headers, newurl)
 
