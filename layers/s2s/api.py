@@ -283,13 +283,12 @@ class App:
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         bind(context, (event.get("requestContext") or {}).get("requestId"))
         try:
-            reply = self._dispatch(event)
+            return _render(self._dispatch(event))  # encoding the answer can fail too
         except errors.S2SError as exc:
-            reply = _domain_reply(exc)
+            return _render(_domain_reply(exc))
         except Exception:
             logger.exception("unhandled error")
-            reply = error_reply(500, "internal_error", "Something went wrong on our side. Please try again.")
-        return _render(reply)
+            return _render(error_reply(500, "internal_error", "Something went wrong on our side. Please try again."))
 
     def _dispatch(self, event: Mapping[str, Any]) -> Reply:
         body = event.get("body")

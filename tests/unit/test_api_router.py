@@ -60,6 +60,11 @@ def broken(request: Request) -> dict[str, Any]:
     return {"id": request.params.id}
 
 
+@app.get("/unencodable", summary="An answer JSON cannot carry")
+def unencodable(request: Request) -> dict[str, Any]:
+    return {"value": object()}
+
+
 @app.delete("/items/{id}", summary="Remove", params=ItemPath, status=204)
 def remove(request: Request) -> Reply:
     if request.params.id == "busy":
@@ -218,6 +223,11 @@ def test_unexpected_errors_are_a_fixed_500_logged_with_the_stack(caplog: pytest.
 
 def test_an_answer_that_breaks_its_model_is_a_500_not_a_malformed_200() -> None:
     status, _, body = invoke("GET", "/broken/{id}", path_params={"id": "a1"})
+    assert (status, json.loads(body)["error"]) == (500, "internal_error")
+
+
+def test_an_answer_that_cannot_be_encoded_is_a_500_not_a_lambda_error() -> None:
+    status, _, body = invoke("GET", "/unencodable")
     assert (status, json.loads(body)["error"]) == (500, "internal_error")
 
 
