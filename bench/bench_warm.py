@@ -17,7 +17,8 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from datetime import date
 from typing import Any
 
 import boto3
@@ -28,13 +29,14 @@ from s2s.store import META
 from s2s.uploads import handle_landed_object
 from s2s_cli.local.template import create_resources
 
-from bench.common import ROOT, Row, format_seconds, http_event, median_time, school_claims
+from bench.common import ROOT, Row, format_seconds, http_event, la_claims, median_time, school_claims
 
 REGION = "eu-west-2"
 CALLS = 40
 PRESIGN_TARGET = 3.0
 SENDER, RECIPIENT = "8234001", "8234002"
 FILENAME = f"{SENDER}_CTF_{RECIPIENT}_001.zip"  # CTF naming: source_CTF_destination_nnn
+UPN = "H801200001001"  # a valid UPN (check letter H)
 ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -168,10 +170,13 @@ def _audit_item(transfer_id: str, action: str) -> dict[str, Any]:
 def _rows(s3: Any, dynamodb: Any) -> list[Row]:
     upload = _handler("upload", "upload_api")
     subscriptions = _handler("notify", "subscriptions_api")
+    report = _handler("report", "report_api")
+    lost_pupils = _handler("report", "lost_pupils_api")
     _quiet_logs()
     settings = get_settings()
     table, bucket = settings.table_name, settings.bucket_name
-    sender, recipient = school_claims(SENDER), school_claims(RECIPIENT)
+    sender, recipient, la = school_claims(SENDER), school_claims(RECIPIENT), la_claims("823")
+    year = {"from": f"{date.today().year}-01-01", "to": date.today().isoformat()}
 
     # One transfer that reached the recipient, for the reads and the downloads.
     archive = _test_module("zipfactory").make_aes_zip({FILENAME.replace(".zip", ".XML"): b"<CTfile/>"})
@@ -208,14 +213,16 @@ def _rows(s3: Any, dynamodb: Any) -> list[Row]:
                         },
                     }
                 },
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"PK": {"S": f"ORG#{SENDER}"}, "SK": {"S": "PROFILE"}},
+                        "UpdateExpression": "SET #n = :n",
+                        "ExpressionAttributeNames": {"#n": "name"},
+                        "ExpressionAttributeValues": {":n": {"S": f"School {SENDER}"}},
+                    }
+                },
             ]
-        )
-        dynamodb.update_item(
-            TableName=table,
-            Key={"PK": {"S": f"ORG#{SENDER}"}, "SK": {"S": "PROFILE"}},
-            UpdateExpression="SET #n = :n",
-            ExpressionAttributeNames={"#n": "name"},
-            ExpressionAttributeValues={":n": {"S": f"School {SENDER}"}},
         )
         presign()
 
@@ -293,6 +300,17 @@ def _rows(s3: Any, dynamodb: Any) -> list[Row]:
         ),
         ("POST /transfers", post, bare_post),
     ]
+    # Routes whose bare calls are recorded from the route itself and replayed (`_recorded`).
+    recorded = [
+        ("GET /reports/transfers (a year by month)", report, "GET", "/reports/transfers", 200, la, {"query": year}),
+        ("GET /reports/undownloaded", report, "GET", "/reports/undownloaded", 200, la, {}),
+        ("GET /lost-pupils", lost_pupils, "GET", "/lost-pupils", 200, la, {"query": {"upn": UPN}}),
+        ("PUT /subscriptions/me (again)", subscriptions, "PUT", "/subscriptions/me", 200, sender, {}),
+        ("DELETE /subscriptions/me (again)", subscriptions, "DELETE", "/subscriptions/me", 204, sender, {}),
+    ]
+    for name, handler, method, path, expect, claims, extra in recorded:
+        ours = _caller(handler, method, path, expect, claims=claims, **extra)
+        routes.append((name, ours, _recorded(s2s_aws.dynamodb(), dynamodb, ours)))
     rows = []
     timings: dict[str, float] = {}
     for name, ours, bare in routes:
@@ -356,6 +374,34 @@ def _replayed(client: Any) -> Iterator[None]:
         yield
     finally:
         del client._make_api_call
+
+
+def _recorded(watched: Any, client: Any, call: Callable[[], object]) -> Callable[[], None]:
+    """The AWS calls `call` makes through the handlers' client `watched`, recorded once and
+    replayed directly with the bare boto3 `client`: the baseline of a route whose calls are too
+    many to write out by hand. A replayed
+    write whose condition no longer holds raises, as the route's own does; both are caught the
+    same way, so each side pays for the same round trips."""
+    made: list[tuple[str, dict[str, Any]]] = []
+    methods = {api: method for method, api in client.meta.method_to_api_mapping.items()}
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        made.append((methods[model.name], dict(params)))
+
+    watched.meta.events.register("provide-client-params", record, unique_id="bench-record")
+    try:
+        call()
+    finally:
+        watched.meta.events.unregister("provide-client-params", unique_id="bench-record")
+    if not made:
+        raise RuntimeError("the route made no AWS call to replay")
+
+    def replay() -> None:
+        for method, params in made:
+            with suppress(client.exceptions.ClientError):
+                getattr(client, method)(**params)
+
+    return replay
 
 
 def _test_module(name: str) -> Any:
