@@ -149,7 +149,8 @@ class _Request(Model, forbid_unknown_fields=True, kw_only=True):
                     problems.append((name, "value_error", str(exc)))
                     continue
             setattr(self, name, value)
-        problems.extend(self._check_whole())
+        if not problems:  # rules over several fields read only fields that passed their own
+            problems.extend(self._check_whole())
         if problems:
             raise Invalid(problems)
 
@@ -183,8 +184,6 @@ class LearnerRegistration(_Request, kw_only=True):
     _rules: ClassVar[dict[str, Rule]] = _PERSON_RULES
 
     def _check_whole(self) -> list[tuple[str, str, str]]:
-        if not isinstance(self.date_of_birth, date):
-            return []  # already refused by its own rule
         age = age_on(self.date_of_birth, today())
         if MIN_REGISTRATION_AGE <= age <= MAX_REGISTRATION_AGE:
             return []

@@ -158,3 +158,11 @@ def test_dates_must_be_iso_and_real():
         with pytest.raises(ValidationError):
             DemographicSearch.parse({**SEARCH, "date_of_birth": value})
     assert DemographicSearch.parse({**SEARCH, "date_of_birth": (date.today() - timedelta(days=1)).isoformat()})
+
+
+def test_a_future_birth_date_is_one_problem_not_two(monkeypatch):
+    monkeypatch.setattr(uln_models, "today", lambda: date(2026, 9, 1))
+    with pytest.raises(ValidationError) as caught:
+        LearnerRegistration.parse({**BASE, "date_of_birth": "2026-09-02"})
+    assert [d["field"] for d in caught.value.details] == ["date_of_birth"]
+    assert "future" in caught.value.details[0]["message"]
