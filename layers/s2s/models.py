@@ -54,7 +54,7 @@ def _reason(message: str) -> str:
         return "extra_forbidden"
     if message.startswith("Invalid enum value"):
         return "enum"
-    if message.startswith("Invalid RFC3339") or message.startswith("Invalid"):
+    if message.startswith("Invalid"):  # e.g. "Invalid RFC3339 encoded date"
         return "invalid_format"
     if " got `" in message:
         return "type"
