@@ -130,6 +130,7 @@ class Reply:
 def call(handler: Any, method: str, path: str, **kwargs: Any) -> Reply:
     """Invoke a Lambda handler with an HTTP API event and decode the answer."""
     response = handler(http_event(method, path, **kwargs), FakeContext())
+    assert isinstance(response.get("body", ""), str), "a Lambda proxy answer's body is text"
     headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
     body: Any = response.get("body")
     if body and headers.get("content-type", "").startswith("application/json"):

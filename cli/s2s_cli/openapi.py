@@ -1,5 +1,11 @@
-"""The OpenAPI document of the whole HTTP API, built from every function's routes (`s2s.api.App`:
-the routes must match template.yaml; the schemas come from the msgspec models in the code).
+"""The OpenAPI document of the whole HTTP API, from Powertools (`get_openapi_json_schema` of each
+function's resolver: the schemas come from the pydantic models and the routes' typed signatures),
+merged into one document and checked against template.yaml's routes.
+
+Powertools documents its own error bodies (`HTTPValidationError`, `ResponseValidationError`);
+S2S answers every error in one shape (docs/SERVICE.md §5), so those are replaced by `Error` and
+the statuses each route can answer. Optional query parameters lose their `null` alternative: a
+parameter is absent or has a value, it is never null.
 
 `python -m s2s_cli.openapi --write` regenerates the committed copy served at GET /openapi.json;
 `--check` fails when the committed copy has drifted from the code."""
@@ -10,9 +16,6 @@ import argparse
 import json
 import sys
 from typing import Any
-
-import msgspec
-from s2s.api import App, Route
 
 from s2s_cli.local.functions import load_module
 from s2s_cli.local.template import ROOT, http_routes
@@ -47,27 +50,17 @@ _ERRORS = {
 }
 
 
-REF = "#/components/schemas/{name}"
-
-
-def _types(route: Route) -> list[Any]:
-    """Every model a route's document needs, the success body's alternatives included."""
-    found = [route.body, route.query, route.params]
-    found.extend(route.response if isinstance(route.response, tuple) else [route.response])
-    return [t for t in found if t is not None]
-
-
-def _schema(kind: Any) -> dict[str, Any]:
-    """A reference to a model, or a union's `anyOf`/`oneOf` of references."""
-    if isinstance(kind, tuple):
-        return {"oneOf": [_schema(k) for k in kind]}
-    (schema,), _ = msgspec.json.schema_components([kind], ref_template=REF)
-    return schema
+TITLE = "S2S - school to school secure file transfer"
+VERSION = "1.0.0"
+DESCRIPTION = (
+    "Send and receive CTFs, admissions and other files between schools and local authorities; "
+    "ULN look-ups; LA reports. See docs/SERVICE.md."
+)
+POWERTOOLS_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 
 
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
-    """An optional parameter's schema without its `null` alternative: a parameter is absent or
-    has a value, it is never null."""
+    """An optional parameter's schema without its `null` alternative."""
     alternatives = schema.get("anyOf", [])
     if len(alternatives) != 2 or {"type": "null"} not in alternatives:
         return dict(schema)
@@ -76,91 +69,57 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {**inner, **rest}
 
 
-def _parameters(kind: Any, where: str, components: dict[str, Any]) -> list[dict[str, Any]]:
-    """One parameter per field of a query or path model (its schema inlined)."""
-    model = components[kind.__name__]
-    required = set(model.get("required", []))
-    out = []
-    for name, declared in model["properties"].items():
-        schema = _not_null(declared)
-        description = schema.pop("description", None)
-        parameter: dict[str, Any] = {"name": name, "in": where, "required": where == "path" or name in required}
-        if description:
-            parameter["description"] = description
-        parameter["schema"] = schema
-        out.append(parameter)
-    return out
-
-
-def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
-    operation: dict[str, Any] = {"summary": route.summary, "operationId": route.handler.__name__}
-    if route.tags:
-        operation["tags"] = list(route.tags)
-    parameters = []
-    if route.params is not None:
-        parameters += _parameters(route.params, "path", components)
-    if route.query is not None:
-        parameters += _parameters(route.query, "query", components)
-    if parameters:
-        operation["parameters"] = parameters
-    if route.body is not None:
-        operation["requestBody"] = {
-            "required": route.body_required,
-            "content": {"application/json": {"schema": _schema(route.body)}},
-        }
-    responses: dict[str, Any] = {}
-    success: dict[str, Any] = {"description": route.responses.get(route.status, "Success")}
-    if route.response is not None:
-        success["content"] = {"application/json": {"schema": _schema(route.response)}, **route.content}
-    responses[str(route.status)] = success
-    for status, description in route.responses.items():
-        if status == route.status:
-            continue
-        other: dict[str, Any] = {"description": description}
-        if "content" in success and 200 <= status < 300:  # another success, same body (e.g. 200 and 201)
-            other["content"] = success["content"]
-        responses[str(status)] = other
+def _operation(operation: dict[str, Any], function: str, authorized: bool) -> dict[str, Any]:
+    out = dict(operation)
+    if "parameters" in out:
+        out["parameters"] = [{**p, "schema": _not_null(p["schema"])} for p in out["parameters"]]
+    responses = {
+        code: response
+        for code, response in out.get("responses", {}).items()
+        if not (code in ("422", "500") and "Validation Error" in response.get("description", ""))
+    }
+    for code, response in list(responses.items()):
+        if code == "204":
+            responses[code] = {"description": response.get("description", "No content")}
     for code, (description, schema) in _ERRORS.items():
         responses[code] = {
             "description": description,
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
         }
-    operation["responses"] = responses
-    return operation
+    out["responses"] = dict(sorted(responses.items()))
+    out["x-lambda-function"] = function
+    if authorized:
+        out["security"] = [{"bearer": []}]
+    return out
 
 
 def build_document() -> dict[str, Any]:
     routes = http_routes()
-    apps: dict[str, App] = {}
+    declared = {(r.method.lower(), r.path): r for r in routes}
+    modules: dict[str, Any] = {}
     for declared_route in routes:
         name = declared_route.handler.rsplit(".", 1)[0]
-        if name not in apps:
-            apps[name] = load_module(declared_route.code_uri, name).app
-    declared = {(r.method, r.path): r for r in routes}
-    documented = [r for app in apps.values() for r in app.routes.values() if r.documented]
-    every_type = sorted({t for r in documented for t in _types(r)}, key=str)
-    _, components = msgspec.json.schema_components(every_type, ref_template=REF)
+        if name not in modules:
+            modules[name] = load_module(declared_route.code_uri, name).app
     paths: dict[str, Any] = {}
-    for route in documented:
-        if (route.method, route.path) not in declared:
-            raise SystemExit(f"{route.key} is in the code but not in template.yaml")
-        operation = _operation(route, components)
-        operation["x-lambda-function"] = declared[(route.method, route.path)].function
-        if declared[(route.method, route.path)].authorized:
-            operation["security"] = [{"bearer": []}]
-        paths.setdefault(route.path, {})[route.method.lower()] = operation
-    # Query and path models become parameters; they are not schemas of their own.
-    parameter_models = {t.__name__ for r in documented for t in (r.query, r.params) if t is not None}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, "GatewayError": GATEWAY_ERROR}
-    schemas.update({k: v for k, v in components.items() if k not in parameter_models})
+    for app in modules.values():
+        document = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
+        for name, schema in document.get("components", {}).get("schemas", {}).items():
+            if name in POWERTOOLS_SCHEMAS:
+                continue
+            if name in schemas and schemas[name] != schema:
+                raise SystemExit(f"two functions define the schema {name} differently")
+            schemas[name] = schema
+        for path, operations in document.get("paths", {}).items():
+            for method, operation in operations.items():
+                route = declared.get((method, path))
+                if route is None:
+                    raise SystemExit(f"{method.upper()} {path} is in the code but not in template.yaml")
+                paths.setdefault(path, {})[method] = _operation(operation, route.function, route.authorized)
     return {
         "openapi": "3.1.0",
-        "info": {
-            "title": "S2S - school to school secure file transfer",
-            "version": "1.0.0",
-            "description": "Send and receive CTFs, admissions and other files between schools and "
-            "local authorities; ULN look-ups; LA reports. See SPEC.md.",
-        },
+        "info": {"title": TITLE, "version": VERSION, "description": DESCRIPTION},
         "paths": {p: dict(sorted(paths[p].items())) for p in sorted(paths)},
         "components": {
             "schemas": {k: schemas[k] for k in sorted(schemas)},

@@ -1,4 +1,4 @@
-"""Notify: TransferEvents (SNS -> SQS, raw delivery) become emails through SES (SPEC §6).
+"""Notify: TransferEvents (SNS -> SQS, raw delivery) become emails through SES (docs/SERVICE.md §6).
 
 Every record of a batch is handled on its own; a failure reports only that record (partial batch
 response), so SQS retries it and, after the queue's redrive limit, moves it to the dead-letter
@@ -6,17 +6,25 @@ queue. A malformed message fails its own record every time and so ends in the DL
 the rest of its batch. Each email is sent once per event and address (s2s.subscriptions' sending
 records), and each one sent is an audit event on the transfer, written atomically with the record.
 
+Why not Powertools' idempotency utility for the once-per-address rule: it records that a whole
+function call completed, in a table of its own, and cannot put anything else in that write. Here
+the sending record and the transfer's `email_sent` audit item go into the same DynamoDB
+transaction, so an email is never recorded as sent without its audit line, nor audited twice; and
+the lease is per address, so one failed address is retried without sending again to the others.
+Those guarantees would be lost, so s2s.subscriptions keeps the claim/mark/release records.
+
 Logs carry event types, transfer ids, organisation codes and counts: never addresses."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from s2s import aws, clock, emails, store, subscriptions
-from s2s.batch import SqsRecord, process_batch
-from s2s.log import bind, logger
+from s2s.batch import SQSRecord, process_batch, receive_count
+from s2s.event_models import TransferEvent
+from s2s.log import Metric, count, logger, metrics, trace_handler
 from s2s.settings import get_settings
 
 ACTOR = store.Actor.system("notify")
@@ -44,19 +52,12 @@ class Outcome:
 def parse_event(body: str) -> dict[str, Any]:
     """The TransferEvent in an SQS body (raw SNS delivery: the body is the event JSON)."""
     try:
-        event = json.loads(body)
-    except (TypeError, ValueError) as exc:
-        raise MalformedEvent("the message body is not JSON") from exc
-    if not isinstance(event, dict):
-        raise MalformedEvent("the message body is not a JSON object")
-    for name in ("type", "transfer_id"):
-        if not isinstance(event.get(name), str) or not event[name]:
-            raise MalformedEvent(f"the event has no {name}")
-    recipients = event.get("recipients")
-    if not isinstance(recipients, list) or not all(isinstance(r, str) and r for r in recipients):
-        raise MalformedEvent("the event's recipients are not a list of organisation codes")
-    event.setdefault("event_id", f"{event['transfer_id']}:{event['type']}")
-    return event
+        event = TransferEvent.model_validate_json(body)
+    except ValidationError as exc:
+        # Field names and error kinds only: the values may be anything a producer sent.
+        problems = sorted({f"{'.'.join(map(str, e['loc'])) or 'body'} {e['type']}" for e in exc.errors()})
+        raise MalformedEvent(f"not a TransferEvent: {', '.join(problems)[:300]}") from None
+    return event.model_dump()
 
 
 def organisation_names(event: dict[str, Any]) -> dict[str, str]:
@@ -137,10 +138,12 @@ def notify(event: dict[str, Any]) -> Outcome:
             try:
                 if send_once(event, org, address, email):
                     outcome.sent += 1
+                    count(Metric.EMAILS_SENT)
                 else:
                     outcome.duplicates += 1
             except Exception:  # the others still get theirs; this record is retried
                 outcome.failed += 1
+                count(Metric.EMAILS_FAILED)
                 logger.warning(
                     "email not sent",
                     exc_info=True,
@@ -162,7 +165,7 @@ def notify(event: dict[str, Any]) -> Outcome:
     return outcome
 
 
-def handle_record(record: SqsRecord) -> Outcome:
+def handle_record(record: SQSRecord) -> Outcome:
     try:
         event = parse_event(record.body)
     except MalformedEvent as exc:
@@ -171,16 +174,18 @@ def handle_record(record: SqsRecord) -> Outcome:
             extra={
                 "message_id": record.message_id,
                 "why": str(exc),
-                "receive_count": record.receive_count,
+                "receive_count": receive_count(record),
             },
         )
         raise
     return notify(event)
 
 
+@logger.inject_lambda_context(clear_state=True)
+@trace_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """A batch in which every record failed is still answered with its list of failures rather
     than by failing the invocation: each record is retried on its own and malformed ones reach
     the DLQ."""
-    bind(context)
-    return process_batch(event, handle_record)
+    return process_batch(event, context, handle_record)

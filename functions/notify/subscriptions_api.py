@@ -6,35 +6,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from msgspec import Meta
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from s2s import clock, store, subscriptions
-from s2s.api import App, Reply, Request
+from s2s.api import Api, Response
 from s2s.errors import Forbidden, InvalidRequest
-from s2s.log import logger
-from s2s.models import Model
+from s2s.log import correlation_paths, logger, metrics, trace_handler
 from s2s.principal import Principal
+from s2s.subscription_models import Subscription, SubscriptionRequest
 
-app = App()
-
-
-class SubscriptionRequest(Model, forbid_unknown_fields=True, kw_only=True):
-    """Optional body of PUT /subscriptions/me. Naming an organisation is allowed only to confirm
-    that it is your own: you cannot subscribe anyone to another organisation's emails."""
-
-    organisation: (
-        Annotated[str, Meta(max_length=20, description="Your organisation (LAESTAB or <LA>LLLL); defaults to it")]
-        | None
-    ) = None
-
-
-class Subscription(Model, kw_only=True):
-    """The signed-in user's notification setting for their organisation."""
-
-    organisation: Annotated[str, Meta(description="LAESTAB for a school, <LA>LLLL for a local authority")]
-    organisation_name: str
-    email: Annotated[str, Meta(description="The address from your sign-in")]
-    subscribed: bool
-    subscriber_count: Annotated[int, Meta(ge=0, description="How many addresses get this organisation's emails")]
+app = Api()
 
 
 def _subscriber(principal: Principal) -> str:
@@ -66,25 +46,20 @@ def _describe(principal: Principal, email: str) -> Subscription:
     )
 
 
-@app.get("/subscriptions/me", summary="Your notification setting", tags=("subscriptions",), response=Subscription)
-def get_subscription(request: Request) -> Subscription:
-    principal = request.principal
+@app.get("/subscriptions/me", summary="Your notification setting", tags=["subscriptions"])
+def get_subscription() -> Subscription:
+    principal = app.principal
     email = _subscriber(principal)
     return _describe(principal, email)
 
 
-@app.put(
-    "/subscriptions/me",
-    summary="Get emails for your organisation's files",
-    tags=("subscriptions",),
-    body=SubscriptionRequest | None,  # no body, or JSON null: your own organisation
-    body_required=False,
-    response=Subscription,
-)
-def put_subscription(request: Request) -> Subscription:
-    principal = request.principal
+@app.put("/subscriptions/me", summary="Get emails for your organisation's files", tags=["subscriptions"])
+def put_subscription(
+    # No body, or JSON null: your own organisation.
+    body: Annotated[SubscriptionRequest | None, Body()] = None,
+) -> Subscription:
+    principal = app.principal
     email = _subscriber(principal)
-    body: SubscriptionRequest | None = request.body
     if body is not None and body.organisation not in (None, principal.org):
         raise Forbidden(
             "You can only subscribe to your own organisation's notifications.", code="not_your_organisation"
@@ -98,17 +73,19 @@ def put_subscription(request: Request) -> Subscription:
 @app.delete(
     "/subscriptions/me",
     summary="Stop emails for your organisation's files",
-    tags=("subscriptions",),
-    status=204,
-    responses={204: "Unsubscribed (also when you were not subscribed)"},
+    tags=["subscriptions"],
+    responses={204: {"description": "Unsubscribed (also when you were not subscribed)"}},
 )
-def delete_subscription(request: Request) -> Reply:
-    principal = request.principal
+def delete_subscription() -> Response[None]:
+    principal = app.principal
     email = _subscriber(principal)
     removed = subscriptions.unsubscribe(principal.org, email)
     logger.info("unsubscribed", extra={**principal.log_fields(), "removed": removed})
-    return Reply(204)
+    return Response(status_code=204)
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@trace_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

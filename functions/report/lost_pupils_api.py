@@ -1,42 +1,39 @@
-"""Lost Pupils Database API (SPEC §5): LA users search LPD files by UPN and claim one for one of
-their schools."""
+"""Lost Pupils Database API (docs/SERVICE.md §5): LA users search LPD files by UPN and claim one for
+one of their schools."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from s2s import lost_pupils
-from s2s.api import App, Request
-from s2s.report_models import ClaimPath, ClaimRequest, LostPupilList, LostPupilQuery
-from s2s.transfer_models import TransferSummary
+from s2s.api import Api
+from s2s.log import correlation_paths, logger, metrics, trace_handler
+from s2s.report_models import ClaimRequest, LostPupilList
+from s2s.transfer_models import TransferId, TransferSummary
 
-app = App()
+app = Api()
 
 
-@app.get(
-    "/lost-pupils",
-    summary="Lost Pupils Database files for one pupil",
-    tags=("lost pupils",),
-    query=LostPupilQuery,
-    response=LostPupilList,
-)
-def search_lost_pupils(request: Request) -> dict[str, Any]:
-    value, items = lost_pupils.search(request.principal, request.query.upn)
-    return {"upn": value, "items": items}
+@app.get("/lost-pupils", summary="Lost Pupils Database files for one pupil", tags=["lost pupils"])
+def search_lost_pupils(
+    upn: Annotated[str, Query(min_length=1, max_length=20, description="The pupil's UPN")],
+) -> LostPupilList:
+    value, items = lost_pupils.search(app.principal, upn)
+    return LostPupilList.model_validate({"upn": value, "items": items})
 
 
 @app.post(
-    "/lost-pupils/{id}/claim",
+    "/lost-pupils/<id>/claim",
     summary="Claim a Lost Pupils Database file for one of your schools",
-    tags=("lost pupils",),
-    params=ClaimPath,
-    body=ClaimRequest,
-    response=TransferSummary,
+    tags=["lost pupils"],
 )
-def claim_lost_pupil(request: Request) -> dict[str, Any]:
-    body: ClaimRequest = request.body
-    return lost_pupils.claim(request.principal, request.origin, request.params.id, body.destination)
+def claim_lost_pupil(id: Annotated[TransferId, Path()], body: Annotated[ClaimRequest, Body()]) -> TransferSummary:
+    return TransferSummary.model_validate(lost_pupils.claim(app.principal, app.origin, id, body.destination))
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@trace_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -1,68 +1,88 @@
-"""Reports API (SPEC §5, §8): transfers per month or per school for an LA or the country, as JSON
-or CSV, and the files still waiting to be downloaded. Read only: this function may Query and
-GetItem, nothing else."""
+"""Reports API (docs/SERVICE.md §5, §8): transfers per month or per school for an LA or the
+country, as JSON or CSV, and the files still waiting to be downloaded. Read only: this function
+may Query and GetItem, nothing else."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-import msgspec
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import Field
 from s2s import reports
-from s2s.api import App, Reply, Request
-from s2s.log import logger
-from s2s.report_models import (
-    MonthlyReport,
-    SchoolReport,
-    TransfersReportQuery,
-    UndownloadedQuery,
-    UndownloadedReport,
-)
+from s2s.api import JSON, Api, Response
+from s2s.log import correlation_paths, logger, metrics, trace_handler
+from s2s.models import IsoDate
+from s2s.report_models import GroupBy, MonthlyReport, ReportFormat, SchoolReport, UndownloadedReport
+from s2s.transfer_models import Cursor, Limit
 
-app = App()
+app = Api()
+
+LaCode = Annotated[str, Field(min_length=3, max_length=3)]
 
 
 @app.get(
     "/reports/transfers",
     summary="Transfers per month or per school",
-    tags=("reports",),
-    query=TransfersReportQuery,
-    response=(MonthlyReport, SchoolReport),
-    content={"text/csv": {"schema": {"type": "string"}}},
+    tags=["reports"],
+    responses={
+        200: {
+            "description": "The report",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/MonthlyReport"},
+                            {"$ref": "#/components/schemas/SchoolReport"},
+                        ]
+                    }
+                },
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
 )
-def transfers_report(request: Request) -> Reply:
-    principal = request.principal
-    q: TransfersReportQuery = request.query
-    report = reports.transfers_report(principal, la=q.la, date_from=q.date_from, date_to=q.date_to, group_by=q.group_by)
+def transfers_report(
+    la: Annotated[LaCode | None, Query(description="3-digit LA code; LA users may leave it out")] = None,
+    date_from: Annotated[IsoDate | None, Query(alias="from", description="First day (YYYY-MM-DD)")] = None,
+    date_to: Annotated[IsoDate | None, Query(alias="to", description="Last day (YYYY-MM-DD)")] = None,
+    group_by: Annotated[GroupBy, Query()] = "month",
+    format: Annotated[ReportFormat, Query()] = "json",
+) -> Response[MonthlyReport | SchoolReport | str]:
+    principal = app.principal
+    report = reports.transfers_report(principal, la=la, date_from=date_from, date_to=date_to, group_by=group_by)
     logger.info(
         "transfers report",
-        extra={**principal.log_fields(), "scope": report["scope"], "group_by": q.group_by, "rows": len(report["rows"])},
+        extra={**principal.log_fields(), "scope": report["scope"], "group_by": group_by, "rows": len(report["rows"])},
     )
-    if q.format == "csv":
-        return Reply(
-            200,
-            reports.csv_text(report),
-            "text/csv; charset=utf-8",
-            {"Content-Disposition": f'attachment; filename="{reports.csv_filename(report)}"'},
+    if format == "csv":
+        return Response(
+            status_code=200,
+            content_type="text/csv; charset=utf-8",
+            body=reports.csv_text(report),
+            headers={"Content-Disposition": f'attachment; filename="{reports.csv_filename(report)}"'},
         )
     # Checked against its model like every answer: a mismatch is our bug, a 500, never a 422.
-    model = MonthlyReport if q.group_by == "month" else SchoolReport
-    return Reply(200, msgspec.convert(report, model))
+    model = MonthlyReport if group_by == "month" else SchoolReport
+    return Response(status_code=200, content_type=JSON, body=model.model_validate(report))
 
 
-@app.get(
-    "/reports/undownloaded",
-    summary="Received files not yet downloaded, oldest first",
-    tags=("reports",),
-    query=UndownloadedQuery,
-    response=UndownloadedReport,
-)
-def undownloaded_report(request: Request) -> dict[str, Any]:
-    q: UndownloadedQuery = request.query
+@app.get("/reports/undownloaded", summary="Received files not yet downloaded, oldest first", tags=["reports"])
+def undownloaded_report(
+    la: Annotated[LaCode | None, Query(description="3-digit LA code; required for DfE users")] = None,
+    older_than_days: Annotated[int, Query(ge=0, le=3650)] = 0,
+    limit: Annotated[Limit, Query()] = 50,
+    cursor: Annotated[Cursor | None, Query()] = None,
+) -> UndownloadedReport:
     scope_la, rows, next_cursor = reports.undownloaded(
-        request.principal, la=q.la, older_than_days=q.older_than_days, limit=q.limit, cursor=q.cursor
+        app.principal, la=la, older_than_days=older_than_days, limit=limit, cursor=cursor
     )
-    return {"la": scope_la, "older_than_days": q.older_than_days, "items": rows, "next_cursor": next_cursor}
+    return UndownloadedReport.model_validate(
+        {"la": scope_la, "older_than_days": older_than_days, "items": rows, "next_cursor": next_cursor}
+    )
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@trace_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

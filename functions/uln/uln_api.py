@@ -9,11 +9,12 @@ learner's name, date of birth or postcode.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from s2s import errors
-from s2s.api import App, Reply, Request, status_for
-from s2s.log import logger
+from s2s.api import JSON, Api, Response, status_for
+from s2s.log import Metric, MetricUnit, correlation_paths, count_by, logger, metrics, trace_handler
 from s2s.lrs import LrsClient, error_response_code, lrs_client
 from s2s.lrs_audit import LrsAuditEntry, record_lrs_call
 from s2s.principal import Principal
@@ -24,24 +25,23 @@ from s2s.uln_models import (
     LearnerSearchResult,
     LearnerUpdate,
     LearnerUpdated,
-    NameQuery,
-    UlnPath,
+    PersonName,
+    Uln,
 )
 
-app = App()
+app = Api()
 
 T = TypeVar("T")
 
 
-def _caller(request: Request) -> Principal:
-    principal = request.principal
+def _caller() -> Principal:
+    principal = app.principal
     if principal.kind not in ("school", "la"):
         raise errors.Forbidden("Only schools and local authorities can use the ULN service.", code="role_not_allowed")
     return principal
 
 
 def _record(
-    request: Request,
     principal: Principal,
     operation: str,
     *,
@@ -63,6 +63,10 @@ def _record(
             "elapsed_ms": call.elapsed_ms if call else 0,
         },
     )
+    outcome = "answered" if http_status < 400 else ("refused" if http_status < 500 else "failed")
+    count_by(Metric.ULN_CALLS, operation=operation, outcome=outcome)
+    if call:
+        count_by(Metric.LRS_LATENCY, call.elapsed_ms, MetricUnit.Milliseconds, operation=operation)
     entry = LrsAuditEntry(
         organisation=principal.org,
         user=principal.user_id,
@@ -70,7 +74,7 @@ def _record(
         uln=uln,
         response_code=response_code,
         http_status=http_status,
-        source_ip=request.origin["source_ip"],
+        source_ip=app.origin["source_ip"],
     )
     try:
         record_lrs_call(entry)
@@ -81,7 +85,6 @@ def _record(
 
 
 def _forward(
-    request: Request,
     operation: str,
     uln: str | None,
     send: Callable[[LrsClient], T],
@@ -89,13 +92,12 @@ def _forward(
 ) -> T:
     """Call the LRS and audit the call, answered or failed. `outcome` names the ULN, the LRS
     response code and the HTTP status of an answer; errors re-raise so `s2s.api` answers them."""
-    principal = request.principal  # its role already checked by _caller
+    principal = _caller()
     client = lrs_client()
     try:
         result = send(client)
     except errors.S2SError as exc:
         _record(
-            request,
             principal,
             operation,
             uln=uln,
@@ -106,7 +108,6 @@ def _forward(
         raise
     answered_uln, response_code, status = outcome(result)
     _record(
-        request,
         principal,
         operation,
         uln=answered_uln or uln,
@@ -125,58 +126,42 @@ def _search_outcome(result: LearnerSearchResult) -> tuple[str | None, str, int]:
 @app.post(
     "/uln/learners",
     summary="Register a learner with the LRS",
-    tags=("uln",),
-    status=201,
-    body=LearnerRegistration,
-    response=LearnerRegistered,
-    responses={201: "Registered: the new ULN", 200: "Already registered with the same details: the existing ULN"},
+    tags=["uln"],
+    responses={
+        201: {"description": "Registered: the new ULN", "content": {"application/json": {"model": LearnerRegistered}}},
+        200: {
+            "description": "Already registered with the same details: the existing ULN",
+            "content": {"application/json": {"model": LearnerRegistered}},
+        },
+    },
 )
-def register_learner(request: Request) -> Reply:
-    _caller(request)
-    registration: LearnerRegistration = request.body
+def register_learner(registration: Annotated[LearnerRegistration, Body()]) -> Response[LearnerRegistered]:
     registered, created = _forward(
-        request,
         "registerSingleLearner",
         None,
         lambda client: client.register(registration),
         lambda answer: (answer[0].uln, answer[0].response_code, 201 if answer[1] else 200),
     )
-    return Reply(201 if created else 200, registered)
+    return Response(status_code=201 if created else 200, content_type=JSON, body=registered)
 
 
-@app.get(
-    "/uln/learners/{uln}",
-    summary="Find a learner by ULN",
-    tags=("uln",),
-    params=UlnPath,
-    query=NameQuery,
-    response=LearnerSearchResult,
-)
-def find_learner(request: Request) -> LearnerSearchResult:
-    _caller(request)
-    uln: str = request.params.uln
-    names: NameQuery = request.query
+@app.get("/uln/learners/<uln>", summary="Find a learner by ULN", tags=["uln"])
+def find_learner(
+    uln: Annotated[Uln, Path()],
+    given_name: Annotated[PersonName, Query()],
+    family_name: Annotated[PersonName, Query()],
+) -> LearnerSearchResult:
     return _forward(
-        request,
         "learnerByULN",
         uln,
-        lambda client: client.find_by_uln(uln, names.given_name, names.family_name),
+        lambda client: client.find_by_uln(uln, given_name, family_name),
         _search_outcome,
     )
 
 
-@app.post(
-    "/uln/learners/search",
-    summary="Find a learner by demographics",
-    tags=("uln",),
-    body=DemographicSearch,
-    response=LearnerSearchResult,
-)
-def search_learners(request: Request) -> LearnerSearchResult:
-    _caller(request)
-    search: DemographicSearch = request.body
+@app.post("/uln/learners/search", summary="Find a learner by demographics", tags=["uln"])
+def search_learners(search: Annotated[DemographicSearch, Body()]) -> LearnerSearchResult:
     return _forward(
-        request,
         "learnerByDemographics",
         None,
         lambda client: client.find_by_demographics(search),
@@ -184,20 +169,9 @@ def search_learners(request: Request) -> LearnerSearchResult:
     )
 
 
-@app.patch(
-    "/uln/learners/{uln}",
-    summary="Update a learner at the LRS",
-    tags=("uln",),
-    params=UlnPath,
-    body=LearnerUpdate,
-    response=LearnerUpdated,
-)
-def update_learner(request: Request) -> LearnerUpdated:
-    _caller(request)
-    uln: str = request.params.uln
-    update: LearnerUpdate = request.body
+@app.patch("/uln/learners/<uln>", summary="Update a learner at the LRS", tags=["uln"])
+def update_learner(uln: Annotated[Uln, Path()], update: Annotated[LearnerUpdate, Body()]) -> LearnerUpdated:
     return _forward(
-        request,
         "updateSingleLearner",
         uln,
         lambda client: client.update(uln, update),
@@ -205,5 +179,8 @@ def update_learner(request: Request) -> LearnerUpdated:
     )
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@trace_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -8,11 +8,14 @@ from dataclasses import asdict
 from typing import Any
 
 from s2s import uploads
-from s2s.log import bind, logger
+from s2s.log import Metric, count, logger, metrics, trace_handler
 
 
+@logger.inject_lambda_context(clear_state=True)
+@trace_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    bind(context)
     report = uploads.sweep()
+    count(Metric.SWEEP_EXPIRED, report.expired)
     logger.info("sweep done", extra=asdict(report))
     return asdict(report)

@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from s2s import uploads
-from s2s.batch import SqsRecord, process_batch
-from s2s.log import bind
+from s2s.batch import SQSRecord, process_batch
+from s2s.log import logger, metrics, trace_handler
 
 
 def s3_objects(body: str) -> list[tuple[str, str]]:
@@ -28,13 +28,15 @@ def s3_objects(body: str) -> list[tuple[str, str]]:
     return objects
 
 
-def handle_record(record: SqsRecord) -> list[str]:
+def handle_record(record: SQSRecord) -> list[str]:
     outcomes: list[str] = []
     for bucket, key in s3_objects(record.body):
         outcomes.append(uploads.handle_landed_object(bucket, key))
     return outcomes
 
 
+@logger.inject_lambda_context(clear_state=True)
+@trace_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    bind(context)
-    return process_batch(event, handle_record)
+    return process_batch(event, context, handle_record)

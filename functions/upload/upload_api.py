@@ -1,50 +1,55 @@
 """Transfers API: presigned uploads, inbox/outbox/LA lists, a transfer's page, downloads, removal,
-and the OpenAPI document of the whole service."""
+and the OpenAPI document of the whole service (docs/SERVICE.md §5)."""
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 from s2s import uploads
-from s2s.api import App, Reply, Request
+from s2s.api import JSON, Api, Response
+from s2s.log import Metric, correlation_paths, count, logger, metrics, trace_handler
 from s2s.transfer_models import (
+    Box,
     CreateTransferRequest,
     CreateTransferResponse,
+    Cursor,
     DownloadLink,
-    ListQuery,
+    Limit,
+    Status,
     TransferDetail,
+    TransferId,
     TransferList,
-    TransferPath,
     UploadForm,
 )
 
-app = App()
+app = Api()
 OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
 
 
 @app.post(
     "/transfers",
     summary="Start an upload",
-    tags=("transfers",),
-    status=201,
-    body=CreateTransferRequest,
-    response=CreateTransferResponse,
-    responses={201: "Upload ticket"},
+    tags=["transfers"],
+    responses={
+        201: {"description": "Upload ticket", "content": {"application/json": {"model": CreateTransferResponse}}}
+    },
 )
-def create_transfer(request: Request) -> CreateTransferResponse:
-    body: CreateTransferRequest = request.body
+def create_transfer(body: Annotated[CreateTransferRequest, Body()]) -> Response[CreateTransferResponse]:
     ticket = uploads.issue_upload_ticket(
-        request.principal,
-        request.origin,
+        app.principal,
+        app.origin,
         filename=body.filename,
         size_bytes=body.size_bytes,
         sha256=body.sha256,
         upn=body.upn,
     )
+    count(Metric.UPLOADS_STARTED)
     t = ticket.transfer
-    return CreateTransferResponse(
+    answer = CreateTransferResponse(
         transfer_id=t.transfer_id,
         status=t.status,
         family=t.family,
@@ -54,57 +59,50 @@ def create_transfer(request: Request) -> CreateTransferResponse:
         upload_expires_at=t.upload_expires_at,
         expires_at=t.expires_at,
     )
+    return Response(status_code=201, content_type=JSON, body=answer)
 
 
-@app.get("/transfers", summary="List transfers", tags=("transfers",), query=ListQuery, response=TransferList)
-def list_transfers(request: Request) -> dict[str, Any]:
-    q: ListQuery = request.query
-    items, next_cursor = uploads.list_transfers(
-        request.principal, box=q.box, status=q.status, limit=q.limit, cursor=q.cursor
-    )
-    return {"items": items, "next_cursor": next_cursor}
+@app.get("/transfers", summary="List transfers", tags=["transfers"])
+def list_transfers(
+    box: Annotated[
+        Box, Query(description="inbox: addressed to you; outbox: sent by you; la: from or to your LA's schools")
+    ] = "inbox",
+    status: Annotated[Status | None, Query()] = None,
+    limit: Annotated[Limit, Query()] = 50,
+    cursor: Annotated[Cursor | None, Query()] = None,
+) -> TransferList:
+    items, next_cursor = uploads.list_transfers(app.principal, box=box, status=status, limit=limit, cursor=cursor)
+    return TransferList.model_validate({"items": items, "next_cursor": next_cursor})
 
 
-@app.get(
-    "/transfers/{id}",
-    summary="A transfer, its audit trail and download receipts",
-    tags=("transfers",),
-    params=TransferPath,
-    response=TransferDetail,
-)
-def get_transfer(request: Request) -> dict[str, Any]:
-    principal = request.principal
-    t = uploads.visible_transfer(principal, request.params.id)
-    return uploads.describe(principal, t)
+@app.get("/transfers/<id>", summary="A transfer, its audit trail and download receipts", tags=["transfers"])
+def get_transfer(id: Annotated[TransferId, PathParam()]) -> TransferDetail:
+    principal = app.principal
+    t = uploads.visible_transfer(principal, id)
+    return TransferDetail.model_validate(uploads.describe(principal, t))
 
 
-@app.post(
-    "/transfers/{id}/download",
-    summary="A short-lived download link",
-    tags=("transfers",),
-    params=TransferPath,
-    response=DownloadLink,
-)
-def download_transfer(request: Request) -> dict[str, Any]:
-    return uploads.request_download(request.principal, request.origin, request.params.id)
+@app.post("/transfers/<id>/download", summary="A short-lived download link", tags=["transfers"])
+def download_transfer(id: Annotated[TransferId, PathParam()]) -> DownloadLink:
+    link = DownloadLink.model_validate(uploads.request_download(app.principal, app.origin, id))
+    count(Metric.DOWNLOADS)
+    return link
 
 
 @app.delete(
-    "/transfers/{id}",
+    "/transfers/<id>",
     summary="Withdraw (sender) or remove (recipient) a file",
-    tags=("transfers",),
-    status=204,
-    params=TransferPath,
-    responses={204: "Removed"},
+    tags=["transfers"],
+    responses={204: {"description": "Removed"}},
 )
-def delete_transfer(request: Request) -> Reply:
-    uploads.remove(request.principal, request.origin, request.params.id)
-    return Reply(204)
+def delete_transfer(id: Annotated[TransferId, PathParam()]) -> Response[None]:
+    uploads.remove(app.principal, app.origin, id)
+    return Response(status_code=204)
 
 
-@app.get("/openapi.json", summary="This API's OpenAPI document", tags=("meta",), documented=False)
-def openapi_document(request: Request) -> Reply:
-    return Reply(200, _openapi_text())
+@app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    return Response(status_code=200, content_type=JSON, body=_openapi_text())
 
 
 @cache
@@ -112,6 +110,9 @@ def _openapi_text() -> str:
     return OPENAPI_DOCUMENT.read_text()
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@trace_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)
 

@@ -8,21 +8,14 @@ Subscribers must expect an event more than once: `event_id` is stable for that p
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
 
 from s2s import store
 from s2s.aws import sns
+from s2s.event_models import EventType, TransferEvent
 from s2s.log import logger
 from s2s.settings import get_settings
 from s2s.transfers import Transfer
-
-EventType = Literal[
-    "transfer.available",
-    "transfer.rejected",
-    "transfer.downloaded",
-    "transfer.expiring",
-    "transfer.claimed",
-]
 
 
 def recipients_for(event_type: EventType, t: Transfer) -> list[str]:
@@ -35,6 +28,7 @@ def recipients_for(event_type: EventType, t: Transfer) -> list[str]:
 
 
 def build_event(event_type: EventType, t: Transfer, occurred_at: str, **extra: Any) -> dict[str, Any]:
+    """The TransferEvent for a change, as the outbox stores it and SNS carries it."""
     event: dict[str, Any] = {
         "event_id": f"{t.transfer_id}:{event_type}",
         "type": event_type,
@@ -55,7 +49,7 @@ def build_event(event_type: EventType, t: Transfer, occurred_at: str, **extra: A
     if event_type == "transfer.rejected":
         event.update({"reason": t.reason, "reason_message": t.reason_message, "suggestion": t.suggestion})
     event.update(extra)
-    return event
+    return TransferEvent.model_validate(event).to_message()
 
 
 def publish(event: dict[str, Any]) -> bool:

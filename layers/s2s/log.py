@@ -1,82 +1,101 @@
-"""Structured logging for every function: one JSON object per line on stdout, as CloudWatch Logs
-Insights reads it, from the standard library alone.
+"""Logging, metrics and (optionally) tracing for every function: Powertools' `Logger` and `Metrics`.
 
-A cold start pays for every import, and a logging library's is tens of milliseconds (issue 10);
-this module is the few things S2S needs: a level from `LOG_LEVEL`, the service name, the request's
-ids bound per invocation (`bind`), `extra=` fields and exceptions with their stack. The logger is
-the standard `logging.getLogger("s2s")`, so tests read it with `caplog`.
+- `logger`: one JSON object per line, with `cold_start`, the function's request id and, for the
+  API, the correlation id of the HTTP request. Its level comes from Lambda's own log level
+  (template.yaml's `LoggingConfig.ApplicationLogLevel`, which Lambda passes as
+  `AWS_LAMBDA_LOG_LEVEL`), else `LOG_LEVEL`. The logger is `logging.getLogger("s2s")`, so tests
+  read it with `caplog`.
+- `metrics`: CloudWatch embedded metric format, namespace `S2S` (the names are `Metric` below),
+  flushed once per invocation by `@metrics.log_metrics` on each handler.
+- Tracing is off unless the stack's `Tracing` parameter turns it on (`S2S_TRACING=true`): the
+  X-Ray SDK costs a cold start even when a `Tracer` is disabled, so it is not even imported then.
 
-Rules that hold for every line (STYLE.md, docs/SECURITY.md): never a token, password, presigned
-URL, email address or learner detail; callers pass identifiers and codes only."""
+Rules that hold for every line and metric (docs/SERVICE.md §4): never a token, password, presigned
+URL, email address or learner detail; callers pass identifiers, codes and counts only. Events are
+never logged whole."""
 
 from __future__ import annotations
 
-import json
-import logging
+import functools
 import os
-import sys
-import time
-from contextvars import ContextVar
-from typing import Any
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.logging import Logger, correlation_paths
+from aws_lambda_powertools.metrics import Metrics, MetricUnit, single_metric
 
 SERVICE = "s2s"
+NAMESPACE = "S2S"
 
-# Attributes every LogRecord has; anything else on a record came from `extra=`.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+F = TypeVar("F", bound=Callable[..., Any])
 
-# Per invocation, and per thread where the local stack serves several requests at once.
-_bound: ContextVar[dict[str, Any] | None] = ContextVar("s2s_log_bound", default=None)
-_state = {"cold": True}
-
-
-class JsonFormatter(logging.Formatter):
-    """`{"level", "message", "timestamp", "service", "location", <bound ids>, <extra fields>}`."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "level": record.levelname,
-            "message": record.getMessage(),
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-            "service": SERVICE,
-            "location": f"{record.module}.{record.funcName}:{record.lineno}",
-            **(_bound.get() or {}),
-        }
-        for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
-                line[key] = value
-        if record.exc_info:
-            line["exception_name"] = record.exc_info[0].__name__ if record.exc_info[0] else None
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+logger = Logger(service=SERVICE, level=os.environ.get("LOG_LEVEL") or None, use_rfc3339=True)
+# The Lambda runtime puts its own handler on the root logger; one line per record is enough.
+logger._logger.propagate = "AWS_LAMBDA_FUNCTION_NAME" not in os.environ
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+# An invocation that counted nothing (most API reads) is normal, not worth a warning per request.
+warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
 
 
-def _configure() -> logging.Logger:
-    log = logging.getLogger(SERVICE)
-    level = os.environ.get("LOG_LEVEL") or "INFO"
-    log.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
-    if not any(isinstance(h.formatter, JsonFormatter) for h in log.handlers):
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(JsonFormatter())
-        log.addHandler(handler)
-    # The Lambda runtime puts its own handler on the root logger; one line per record is enough.
-    log.propagate = "AWS_LAMBDA_FUNCTION_NAME" not in os.environ
-    return log
+class Metric:
+    """Every metric S2S emits (namespace `S2S`), so the template's alarms and dashboard and the
+    code name them the same way."""
+
+    UPLOADS_STARTED = "UploadsStarted"
+    FILES_ACCEPTED = "FilesAccepted"
+    FILES_REJECTED = "FilesRejected"  # dimension `reason` (not_zip, not_encrypted, ...)
+    DOWNLOADS = "Downloads"
+    EMAILS_SENT = "EmailsSent"
+    EMAILS_FAILED = "EmailsFailed"
+    ULN_CALLS = "UlnCalls"  # dimensions `operation` and `outcome` (answered, refused, failed)
+    LRS_LATENCY = "LrsLatency"
+    SWEEP_EXPIRED = "SweepExpired"
 
 
-logger = _configure()
+def count(name: str, value: int = 1) -> None:
+    """Add to a metric of this invocation (flushed when the handler returns)."""
+    if value:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
-def bind(context: Any, correlation_id: str | None = None) -> None:
-    """Start an invocation: the ids every line of it carries (and nothing of the previous one)."""
-    ids: dict[str, Any] = {"function_request_id": getattr(context, "aws_request_id", None)}
-    if correlation_id:
-        ids["correlation_id"] = correlation_id
-    name = getattr(context, "function_name", None)
-    if name:
-        ids["function_name"] = name
-    ids["cold_start"] = _state["cold"]
-    _state["cold"] = False
-    _bound.set(ids)
+def count_by(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count, **dimensions: str) -> None:
+    """A metric with its own dimensions (e.g. a rejection by reason), written at once."""
+    with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="service", value=SERVICE)
+        for key, dimension in dimensions.items():
+            metric.add_dimension(name=key, value=dimension[:250])
 
 
-__all__ = ["JsonFormatter", "bind", "logger"]
+def _tracing_on() -> bool:
+    return os.environ.get("S2S_TRACING", "").lower() == "true"
+
+
+@functools.cache
+def _tracer() -> Any:
+    from aws_lambda_powertools.tracing import Tracer  # the X-Ray SDK comes with it
+
+    return Tracer(service=SERVICE)
+
+
+def trace_handler(handler: F) -> F:
+    """`Tracer.capture_lambda_handler` when the stack turned tracing on; the handler itself when
+    not, without importing the X-Ray SDK. Responses carry presigned URLs: never in a trace."""
+    if not _tracing_on():
+        return handler
+    traced: F = _tracer().capture_lambda_handler(handler, capture_response=False)
+    return traced
+
+
+__all__ = [
+    "NAMESPACE",
+    "SERVICE",
+    "Metric",
+    "MetricUnit",
+    "correlation_paths",
+    "count",
+    "count_by",
+    "logger",
+    "metrics",
+    "trace_handler",
+]

@@ -51,9 +51,9 @@ from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Literal
 
-import msgspec
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
+from pydantic import ValidationError
 
 from s2s import errors
 from s2s.aws import secrets
@@ -300,8 +300,8 @@ def _learner(element: ET.Element) -> Learner | None:
     if not values.get("uln"):
         return None
     try:
-        return msgspec.convert(values, Learner, strict=False)
-    except msgspec.ValidationError:
+        return Learner.model_validate(values)
+    except ValidationError:
         # A date or gender we cannot read: keep the ULN, which is what the caller needs most.
         return Learner(uln=str(values["uln"]))
 

@@ -1,106 +1,89 @@
-"""The base of every API model, and the one way input becomes a model.
+"""The bases of every contract (pydantic v2), and the one way a refusal becomes a 422.
 
-Models are msgspec Structs: one declaration gives the validation (types, `Meta` constraints,
-unknown fields refused), the encoding and the JSON Schema of the OpenAPI document. msgspec costs a
-few milliseconds to import and nothing to define a model, where pydantic cost about 100 ms of every
-API function's cold start (issue 10, docs/BENCHMARKS.md).
+- `Model`: an answer or an event. Keys outside the model are dropped, so an answer never carries
+  more than the OpenAPI document shows.
+- `RequestModel`: a request body. Unknown fields are refused rather than dropped, so a typo never
+  silently loses data.
 
-`parse` turns any refusal into `errors.InvalidRequest` (422 `validation_error`) whose details name
-the field: `{"field", "reason", "message"}`. Rules a type cannot express live in a model's
-`__post_init__`, which raises `Invalid` for the field it checks (not a ValueError: msgspec would
-wrap that and lose the field name)."""
+pydantic reports every field that breaks a rule at once; `problems()` turns its errors into the
+details of docs/SERVICE.md §5, `{"field", "reason", "message"}`, one per bad field, where `reason`
+is pydantic's error type (`missing`, `extra_forbidden`, `int_parsing`, `string_too_long`,
+`value_error`, ...)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any, Self, TypeVar
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Annotated, Any, Self
 
-import msgspec
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from s2s.errors import InvalidRequest
 
-T = TypeVar("T")
-
-_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
-_NAMED = re.compile(r"field `(?P<name>[^`]+)`")
+# Where a request's value came from, as Powertools' validation names it; not part of a field's name.
+_SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
 
 
-class Invalid(Exception):
-    """One or more fields broke a rule `__post_init__` checks: `[(field, reason, message)]`."""
-
-    def __init__(self, problems: list[tuple[str, str, str]]) -> None:
-        super().__init__("; ".join(f"{field}: {message}" for field, _, message in problems))
-        self.problems = problems
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class Model(msgspec.Struct, kw_only=True):
-    """An API model: keyword-only fields, so defaults may come before required ones."""
+def _iso_date(value: object) -> object:
+    # pydantic reads a number (or "0") as a Unix time; a day is written YYYY-MM-DD.
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError("must be a date, YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date), Field(description="YYYY-MM-DD")]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     @classmethod
     def parse(cls, data: Any) -> Self:
-        """`data` (a dict, or anything JSON-like) as this model, or 422 naming the fields."""
-        return convert(data, cls)
+        """`data` (a dict, or anything JSON-like) as this model, or 422 naming every bad field."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise refusal(exc.errors()) from None
 
     def to_dict(self, *, exclude_none: bool = False) -> dict[str, Any]:
         """The model as builtins (dates stay `date`); None fields left out on request."""
-        values = {name: getattr(self, name) for name in self.__struct_fields__}
-        return {k: v for k, v in values.items() if v is not None} if exclude_none else values
+        return self.model_dump(exclude_none=exclude_none)
 
 
-def _reason(message: str) -> str:
-    if message.startswith("Object missing required field"):
-        return "missing"
-    if message.startswith("Object contains unknown field"):
-        return "extra_forbidden"
-    if message.startswith("Invalid enum value"):
-        return "enum"
-    if message.startswith("Invalid"):  # e.g. "Invalid RFC3339 encoded date"
-        return "invalid_format"
-    if " got `" in message:
-        return "type"
-    if message.startswith("Expected"):
-        return "constraint"
-    return "invalid"
+class RequestModel(Model):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _field(path: str, message: str) -> str:
-    parts = [p for p in re.split(r"\.|\[|\]", path or "") if p]
-    named = _NAMED.search(message)
-    if named and _reason(message) in ("missing", "extra_forbidden"):
-        parts.append(named.group("name"))
+def _field(loc: Iterable[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in _SOURCES:
+        parts = parts[1:]
     return ".".join(parts) or "body"
 
 
-def refusal(exc: msgspec.MsgspecError | Invalid | UnicodeDecodeError) -> InvalidRequest:
-    """The 422 for a refused input, with one detail per problem."""
-    if isinstance(exc, Invalid):
-        details = [{"field": f, "reason": r, "message": m} for f, r, m in exc.problems]
-    elif not isinstance(exc, msgspec.ValidationError):  # not JSON at all, or not UTF-8
-        details = [{"field": "body", "reason": "json_invalid", "message": "is not valid JSON"}]
-    else:
-        match = _AT.match(str(exc))
-        message = match.group("message") if match else str(exc)
-        path = (match.group("path") if match else None) or ""
-        details = [{"field": _field(path, message), "reason": _reason(message), "message": message}]
+def problems(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """One detail per problem pydantic found, in its order; a JSON syntax error is one detail."""
+    details: list[dict[str, str]] = []
+    for error in errors:
+        reason = str(error.get("type") or "invalid")
+        if reason == "json_invalid":
+            return [{"field": "body", "reason": "json_invalid", "message": "is not valid JSON"}]
+        message = str(error.get("msg") or "is not valid")
+        if reason == "value_error":
+            message = message.removeprefix("Value error, ")
+        details.append({"field": _field(error.get("loc") or ()), "reason": reason, "message": message})
+    return details
+
+
+def refusal(errors: Iterable[Mapping[str, Any]]) -> InvalidRequest:
+    """The 422 for a refused input, naming every bad field in `details` and the first few in the sentence."""
+    details = problems(errors)
     text = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
     return InvalidRequest(f"The request is not valid: {text}", details=details)
 
 
-def convert(data: Any, kind: type[T], *, strict: bool = True) -> T:
-    """`data` as `kind`, or 422. `strict=False` reads numbers and booleans from strings (query and
-    path parameters arrive as strings)."""
-    try:
-        return msgspec.convert(data, kind, strict=strict)
-    except (msgspec.ValidationError, Invalid) as exc:
-        raise refusal(exc) from None
-
-
-def decode_json(raw: bytes | str, kind: type[T]) -> T:
-    """A JSON body as `kind` in one pass, or 422 (`json_invalid` for text that is not JSON)."""
-    try:
-        return msgspec.json.decode(raw, type=kind)
-    except (msgspec.MsgspecError, Invalid, UnicodeDecodeError) as exc:
-        raise refusal(exc) from None
-
-
-__all__ = ["Invalid", "Model", "convert", "decode_json", "refusal"]
+__all__ = ["IsoDate", "Model", "RequestModel", "problems", "refusal"]

@@ -1,53 +1,71 @@
-"""Settings from the environment, read once on first use (never at import)."""
+"""Settings from the environment: one pydantic model, built and validated on first use, then cached.
+
+Nothing here has a default for where the data lives or who sends the email (table, bucket, topic,
+portal, sender): template.yaml sets them for every function, and the local stack and the tests set
+them in their own environment. A function deployed without one fails its first event with a
+message naming every missing variable, rather than writing to a bucket called `s2s-files`.
+
+The limits have defaults (docs/SERVICE.md §3): they are the service's rules, and the template
+passes the deployer's choice."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cache
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# The presigned POST must be used within 15 minutes, a download link within 5 (docs/SERVICE.md §3).
+MAX_UPLOAD_URL_SECONDS = 900
+MAX_DOWNLOAD_URL_SECONDS = 300
+
+Positive = Annotated[int, Field(ge=1)]
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    table_name: str
-    bucket_name: str
-    topic_arn: str
-    max_upload_bytes: int
-    retention_days: int
-    upload_url_seconds: int
-    download_url_seconds: int
-    portal_url: str
-    sender_email: str
-    lrs_endpoint: str
-    lrs_secret_arn: str
-    expiring_within_days: int
-    daily_upload_count: int
-    daily_upload_bytes: int
+class SettingsError(RuntimeError):
+    """The environment does not configure this function: the message names every variable."""
 
 
-def _int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    table_name: Annotated[str, Field(min_length=1, validation_alias="TABLE_NAME")]
+    bucket_name: Annotated[str, Field(min_length=1, validation_alias="BUCKET_NAME")]
+    topic_arn: Annotated[str, Field(min_length=1, validation_alias="TOPIC_ARN")]
+    portal_url: Annotated[str, Field(pattern=r"^https?://[^/]+/?$", validation_alias="PORTAL_URL")]
+    sender_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", validation_alias="SENDER_EMAIL")]
+    max_upload_bytes: Annotated[Positive, Field(validation_alias="MAX_UPLOAD_BYTES")] = 50 * 1024 * 1024
+    retention_days: Annotated[Positive, Field(validation_alias="RETENTION_DAYS")] = 60
+    upload_url_seconds: Annotated[
+        int, Field(ge=1, le=MAX_UPLOAD_URL_SECONDS, validation_alias="UPLOAD_URL_SECONDS")
+    ] = MAX_UPLOAD_URL_SECONDS
+    download_url_seconds: Annotated[
+        int, Field(ge=1, le=MAX_DOWNLOAD_URL_SECONDS, validation_alias="DOWNLOAD_URL_SECONDS")
+    ] = MAX_DOWNLOAD_URL_SECONDS
+    lrs_endpoint: Annotated[str, Field(validation_alias="LRS_ENDPOINT")] = ""  # the ULN function only
+    lrs_secret_arn: Annotated[str, Field(validation_alias="LRS_SECRET_ARN")] = ""
+    expiring_within_days: Annotated[Positive, Field(validation_alias="EXPIRING_WITHIN_DAYS")] = 7
+    daily_upload_count: Annotated[Positive, Field(validation_alias="DAILY_UPLOAD_COUNT")] = 500
+    daily_upload_bytes: Annotated[Positive, Field(validation_alias="DAILY_UPLOAD_BYTES")] = 2 * 1024 * 1024 * 1024
+
+    @field_validator("portal_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+def read_settings(environ: dict[str, str] | None = None) -> Settings:
+    """The settings in `environ` (the process environment by default); empty values count as unset."""
+    values = {k: v for k, v in (os.environ if environ is None else environ).items() if v != ""}
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise SettingsError(f"This function's environment is incomplete or wrong: {problems}") from None
 
 
 @cache
 def get_settings() -> Settings:
     """The settings for this process. Tests that change the environment call `get_settings.cache_clear()`."""
-    env = os.environ.get
-    return Settings(
-        table_name=env("TABLE_NAME", "s2s-transfers"),
-        bucket_name=env("BUCKET_NAME", "s2s-files"),
-        topic_arn=env("TOPIC_ARN", ""),
-        max_upload_bytes=_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024),
-        retention_days=_int("RETENTION_DAYS", 60),
-        # The presigned POST must be used within 15 minutes at most (SPEC §5).
-        upload_url_seconds=min(_int("UPLOAD_URL_SECONDS", 900), 900),
-        download_url_seconds=min(_int("DOWNLOAD_URL_SECONDS", 300), 300),
-        portal_url=env("PORTAL_URL", "http://127.0.0.1:3001").rstrip("/"),
-        sender_email=env("SENDER_EMAIL", "no-reply@s2s.example"),
-        lrs_endpoint=env("LRS_ENDPOINT", ""),
-        lrs_secret_arn=env("LRS_SECRET_ARN", ""),
-        expiring_within_days=_int("EXPIRING_WITHIN_DAYS", 7),
-        daily_upload_count=_int("DAILY_UPLOAD_COUNT", 500),
-        daily_upload_bytes=_int("DAILY_UPLOAD_BYTES", 2 * 1024 * 1024 * 1024),
-    )
+    return read_settings()

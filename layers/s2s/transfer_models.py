@@ -1,49 +1,49 @@
-"""The transfers API contract: request and response models. The OpenAPI document comes from these."""
+"""The transfers API contract (docs/SERVICE.md §5): request and response models. The OpenAPI
+document comes from these and the routes' signatures."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import msgspec
-from msgspec import Meta
+from pydantic import Field
 
-from s2s.models import Model
+from s2s.models import Model, RequestModel
+from s2s.transfers import Box, Status
 
-StatusName = Literal["pending_upload", "available", "downloaded", "withdrawn", "removed", "rejected", "expired"]
-Box = Literal["inbox", "outbox", "la"]
-TransferId = Annotated[str, Meta(min_length=1, max_length=64, description="The transfer's id")]
-Cursor = Annotated[str, Meta(max_length=2000, description="next_cursor of the previous page")]
+TransferId = Annotated[str, Field(min_length=1, max_length=64, description="The transfer's id")]
+Cursor = Annotated[str, Field(max_length=2000, description="next_cursor of the previous page")]
+Limit = Annotated[int, Field(ge=1, le=100, description="How many items a page holds")]
 
 
-class CreateTransferRequest(Model, forbid_unknown_fields=True, kw_only=True):
+class CreateTransferRequest(RequestModel):
     filename: Annotated[
-        str, Meta(min_length=1, max_length=255, description="The file name, e.g. 8231234_CTF_8232345_001.zip")
+        str, Field(min_length=1, max_length=255, description="The file name, e.g. 8231234_CTF_8232345_001.zip")
     ]
-    size_bytes: Annotated[int, Meta(ge=1, description="The exact size of the zip in bytes")]
+    size_bytes: Annotated[int, Field(strict=True, ge=1, description="The exact size of the zip in bytes")]
     sha256: (
         Annotated[
             str,
-            Meta(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the zip, lower-case hex; shown to the recipient"),
+            Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the zip, lower-case hex; shown to the recipient"),
         ]
         | None
     ) = None
     upn: (
         Annotated[
             str,
-            Meta(max_length=13, description="The pupil's UPN; required for XXXXXXX and MMMMMMM (Lost Pupils) files"),
+            Field(max_length=13, description="The pupil's UPN; required for XXXXXXX and MMMMMMM (Lost Pupils) files"),
         ]
         | None
     ) = None
 
 
-class UploadForm(Model, kw_only=True):
-    url: Annotated[str, Meta(description="POST the file here as multipart/form-data with these fields first")]
+class UploadForm(Model):
+    url: Annotated[str, Field(description="POST the file here as multipart/form-data with these fields first")]
     fields: dict[str, str]
 
 
-class CreateTransferResponse(Model, kw_only=True):
+class CreateTransferResponse(Model):
     transfer_id: str
-    status: StatusName
+    status: Status
     family: str
     source: str
     destination: str
@@ -52,20 +52,7 @@ class CreateTransferResponse(Model, kw_only=True):
     expires_at: str
 
 
-class ListQuery(Model, kw_only=True):
-    box: Annotated[
-        Box, Meta(description="inbox: addressed to you; outbox: sent by you; la: from or to your LA's schools")
-    ] = "inbox"
-    status: StatusName | None = None
-    limit: Annotated[int, Meta(ge=1, le=100)] = 50
-    cursor: Cursor | None = None
-
-
-class TransferPath(Model, kw_only=True):
-    id: TransferId
-
-
-class TransferSummary(Model, kw_only=True):
+class TransferSummary(Model):
     transfer_id: str
     filename: str
     family: str
@@ -77,7 +64,7 @@ class TransferSummary(Model, kw_only=True):
     size_bytes: int
     sha256: str | None = None
     upn: str | None = None
-    status: StatusName
+    status: Status
     reason: str | None = None
     reason_message: str | None = None
     created_at: str
@@ -90,22 +77,22 @@ class TransferSummary(Model, kw_only=True):
     can_download: bool
 
 
-class TransferList(Model, kw_only=True):
+class TransferList(Model):
     items: list[TransferSummary]
     next_cursor: str | None = None
 
 
-class AuditEvent(Model, kw_only=True):
+class AuditEvent(Model):
     action: str
     at: str
     actor_user: str
     actor_org: str
     source_ip: str = ""
     user_agent: str = ""
-    details: dict[str, Any] = msgspec.field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
-class DownloadReceipt(Model, kw_only=True):
+class DownloadReceipt(Model):
     at: str
     user: str
     organisation: str
@@ -113,11 +100,29 @@ class DownloadReceipt(Model, kw_only=True):
     user_agent: str = ""
 
 
-class TransferDetail(TransferSummary, kw_only=True):
+class TransferDetail(TransferSummary):
     audit: list[AuditEvent]
     downloads: list[DownloadReceipt]
 
 
-class DownloadLink(Model, kw_only=True):
-    url: Annotated[str, Meta(description="A presigned GET, valid for at most 5 minutes; never share it")]
+class DownloadLink(Model):
+    url: Annotated[str, Field(description="A presigned GET, valid for at most 5 minutes; never share it")]
     expires_at: str
+
+
+__all__ = [
+    "AuditEvent",
+    "Box",
+    "CreateTransferRequest",
+    "CreateTransferResponse",
+    "Cursor",
+    "DownloadLink",
+    "DownloadReceipt",
+    "Limit",
+    "Status",
+    "TransferDetail",
+    "TransferId",
+    "TransferList",
+    "TransferSummary",
+    "UploadForm",
+]

@@ -21,6 +21,8 @@ STATUSES: tuple[Status, ...] = (
     "rejected",
     "expired",
 )
+# Which transfers a list shows: addressed to you, sent by you, or (an LA) from or to its schools.
+Box = Literal["inbox", "outbox", "la"]
 LIVE: tuple[Status, ...] = ("available", "downloaded")
 TERMINAL: tuple[Status, ...] = ("withdrawn", "removed", "rejected", "expired")
 

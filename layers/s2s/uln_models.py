@@ -1,7 +1,8 @@
-"""Learner requests and answers for the ULN routes, with the LRS field rules (DOMAIN.md, LRS).
+"""Learner requests and answers for the ULN routes, with the LRS field rules (docs/SERVICE.md §7).
 
-The rules live in the types, so a bad request is refused with 422 before anything reaches the
-Learning Records Service, and the OpenAPI document shows the same contract:
+The rules live in the types (pydantic validators on annotated types), so a bad request is refused
+with 422 naming every bad field before anything reaches the Learning Records Service, and the
+OpenAPI document shows the same contract:
 
 - names: 1-35 characters after trimming, letters (any alphabet), spaces, hyphens and apostrophes,
   starting with a letter; runs of spaces collapse to one and a typographic apostrophe becomes `'`;
@@ -15,15 +16,14 @@ Learning Records Service, and the OpenAPI document shows the same contract:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Literal, Self
 
-import msgspec
-from msgspec import Meta
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from s2s.identifiers import is_valid_uln
-from s2s.models import Invalid, Model
+from s2s.models import IsoDate, Model, RequestModel
 
 NAME_MAX = 35
 MIN_REGISTRATION_AGE = 13
@@ -108,67 +108,44 @@ def age_on(born: date, on: date) -> int:
 
 PersonName = Annotated[
     str,
-    Meta(
+    BeforeValidator(_tidy_name),
+    AfterValidator(_check_name),
+    Field(
         description=f"1-{NAME_MAX} letters, spaces, hyphens or apostrophes, starting with a letter; "
         "runs of spaces collapse and a typographic apostrophe becomes '"
     ),
 ]
-Postcode = Annotated[str, Meta(description="A UK postcode in any case and spacing, e.g. SW1A 1AA, or ZZ99 3VZ")]
-Uln = Annotated[str, Meta(description="10 digits with a valid check digit")]
-BirthDate = Annotated[date, Meta(description="YYYY-MM-DD, not in the future")]
-Email = Annotated[str, Meta(max_length=254)]
-
-Rule = tuple[Callable[[Any], Any], Callable[[Any], Any]]
-_NAME: Rule = (_tidy_name, _check_name)
-_POSTCODE_RULE: Rule = (_tidy_postcode, _check_postcode)
-_ULN: Rule = (_strip, _check_uln)
-_DATE: Rule = (lambda value: value, _check_birth_date)
-_EMAIL_RULE: Rule = (_strip, _check_email)
-
-
-class _Request(Model, forbid_unknown_fields=True, kw_only=True):
-    """Unknown fields are refused rather than dropped, so a typo never silently loses data. After
-    the types are checked, `__post_init__` tidies each field with a rule (strip, collapse spaces,
-    normalise the postcode) and checks it, reporting every field that breaks its rule at once."""
-
-    _rules: ClassVar[dict[str, Rule]] = {}
-
-    def __post_init__(self) -> None:
-        problems: list[tuple[str, str, str]] = []
-        for name in self.__struct_fields__:
-            value = getattr(self, name)
-            if isinstance(value, str):
-                value = value.strip()
-            rule = self._rules.get(name)
-            if value is not None and rule is not None:
-                tidy, check = rule
-                value = tidy(value)
-                try:
-                    value = check(value)
-                except ValueError as exc:
-                    problems.append((name, "value_error", str(exc)))
-                    continue
-            setattr(self, name, value)
-        if not problems:  # rules over several fields read only fields that passed their own
-            problems.extend(self._check_whole())
-        if problems:
-            raise Invalid(problems)
-
-    def _check_whole(self) -> list[tuple[str, str, str]]:
-        return []
+Postcode = Annotated[
+    str,
+    BeforeValidator(_tidy_postcode),
+    AfterValidator(_check_postcode),
+    Field(description="A UK postcode in any case and spacing, e.g. SW1A 1AA, or ZZ99 3VZ"),
+]
+Uln = Annotated[
+    str, BeforeValidator(_strip), AfterValidator(_check_uln), Field(description="10 digits with a valid check digit")
+]
+BirthDate = Annotated[
+    IsoDate,
+    AfterValidator(_check_birth_date),
+    Field(description="YYYY-MM-DD, not in the future"),
+]
+Email = Annotated[str, BeforeValidator(_strip), AfterValidator(_check_email), Field(max_length=254)]
 
 
-_PERSON_RULES: dict[str, Rule] = {
-    "given_name": _NAME,
-    "family_name": _NAME,
-    "previous_family_name": _NAME,
-    "date_of_birth": _DATE,
-    "postcode": _POSTCODE_RULE,
-    "email_address": _EMAIL_RULE,
-}
+def _problem(field: str, message: str, value: object) -> ValidationError:
+    """A rule over several fields, reported against the field a person would correct."""
+    error = PydanticCustomError("value_error", message)
+    return ValidationError.from_exception_data("request", [InitErrorDetails(type=error, loc=(field,), input=value)])
 
 
-class LearnerRegistration(_Request, kw_only=True):
+class _Request(RequestModel):
+    """Unknown fields are refused rather than dropped, so a typo never silently loses data. Each
+    field is tidied (strip, collapse spaces, normalise the postcode) and checked by its type;
+    rules over several fields run only when every field passed its own, so a future birth date
+    is one problem, not also an age."""
+
+
+class LearnerRegistration(_Request):
     """`POST /uln/learners`: one learner to register with the LRS."""
 
     given_name: PersonName
@@ -176,24 +153,24 @@ class LearnerRegistration(_Request, kw_only=True):
     date_of_birth: BirthDate
     gender: Gender
     postcode: Postcode
-    verification_type: Annotated[VerificationType, Meta(description="How the learner's identity was checked")]
-    ability_to_share: Annotated[AbilityToShare, Meta(description="0 not known, 1 notice given, 2 refused")]
+    verification_type: Annotated[VerificationType, Field(description="How the learner's identity was checked")]
+    ability_to_share: Annotated[AbilityToShare, Field(description="0 not known, 1 notice given, 2 refused")]
     previous_family_name: PersonName | None = None
     email_address: Email | None = None
 
-    _rules: ClassVar[dict[str, Rule]] = _PERSON_RULES
-
-    def _check_whole(self) -> list[tuple[str, str, str]]:
+    @model_validator(mode="after")
+    def _registrable_age(self) -> Self:
         age = age_on(self.date_of_birth, today())
-        if MIN_REGISTRATION_AGE <= age <= MAX_REGISTRATION_AGE:
-            return []
-        message = (
-            f"gives an age of {age}: the LRS registers learners aged {MIN_REGISTRATION_AGE} to {MAX_REGISTRATION_AGE}"
-        )
-        return [("date_of_birth", "value_error", message)]
+        if not MIN_REGISTRATION_AGE <= age <= MAX_REGISTRATION_AGE:
+            message = (
+                f"gives an age of {age}: the LRS registers learners aged "
+                f"{MIN_REGISTRATION_AGE} to {MAX_REGISTRATION_AGE}"
+            )
+            raise _problem("date_of_birth", message, self.date_of_birth.isoformat())
+        return self
 
 
-class DemographicSearch(_Request, kw_only=True):
+class DemographicSearch(_Request):
     """`POST /uln/learners/search`: find a learner by who they are."""
 
     given_name: PersonName
@@ -203,10 +180,8 @@ class DemographicSearch(_Request, kw_only=True):
     postcode: Postcode
     previous_family_name: PersonName | None = None
 
-    _rules: ClassVar[dict[str, Rule]] = _PERSON_RULES
 
-
-class LearnerUpdate(_Request, kw_only=True):
+class LearnerUpdate(_Request):
     """`PATCH /uln/learners/{uln}`: the fields to change; at least one."""
 
     given_name: PersonName | None = None
@@ -219,32 +194,14 @@ class LearnerUpdate(_Request, kw_only=True):
     previous_family_name: PersonName | None = None
     email_address: Email | None = None
 
-    _rules: ClassVar[dict[str, Rule]] = _PERSON_RULES
-
-    def _check_whole(self) -> list[tuple[str, str, str]]:
-        if self.to_dict(exclude_none=True):
-            return []
-        return [("body", "value_error", "give at least one field to change")]
-
-
-class UlnPath(_Request, kw_only=True):
-    """The `{uln}` of `/uln/learners/{uln}`."""
-
-    uln: Uln
-
-    _rules: ClassVar[dict[str, Rule]] = {"uln": _ULN}
+    @model_validator(mode="after")
+    def _something_to_change(self) -> Self:
+        if not self.to_dict(exclude_none=True):
+            raise _problem("body", "give at least one field to change", {})
+        return self
 
 
-class NameQuery(_Request, kw_only=True):
-    """The names `GET /uln/learners/{uln}` checks the ULN against."""
-
-    given_name: PersonName
-    family_name: PersonName
-
-    _rules: ClassVar[dict[str, Rule]] = _PERSON_RULES
-
-
-class Learner(Model, kw_only=True):
+class Learner(Model):
     """A learner as the LRS knows them."""
 
     uln: str
@@ -256,25 +213,25 @@ class Learner(Model, kw_only=True):
     previous_family_name: str | None = None
 
 
-class LearnerSearchResult(Model, kw_only=True):
+class LearnerSearchResult(Model):
     """A find answered with a match: `exact` (the learner), `possible` (candidates to choose
     from) or `linked` (the LRS substituted the master record; `master_uln` is the ULN to use)."""
 
     response_code: str
     match: Literal["exact", "possible", "linked"]
     learner: Learner | None = None
-    candidates: list[Learner] = msgspec.field(default_factory=list)
+    candidates: list[Learner] = Field(default_factory=list)
     master_uln: str | None = None
 
 
-class LearnerRegistered(Model, kw_only=True):
+class LearnerRegistered(Model):
     """The ULN the LRS allocated (WSRC0005) or already held for the same details (WSRC0021)."""
 
     uln: str
     response_code: str
 
 
-class LearnerUpdated(Model, kw_only=True):
+class LearnerUpdated(Model):
     """The LRS accepted the update (WSRC0006) or found nothing to change (WSRC0020)."""
 
     uln: str

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from s2s import clock, events, store
 from s2s.aws import s3
 from s2s.errors import Conflict, Forbidden, Gone, InvalidRequest, NotFound, Throttled, TooLarge
-from s2s.log import logger
+from s2s.log import Metric, count, count_by, logger
 from s2s.principal import Principal
 from s2s.settings import get_settings
 from s2s.store import Actor, TransitionConflict
@@ -21,6 +21,7 @@ from s2s.transfers import (
     LIVE,
     TERMINAL,
     UPLOAD_GRACE,
+    Box,
     Status,
     Transfer,
     can_download,
@@ -33,7 +34,6 @@ from s2s.transfers import (
 )
 
 MIN_ZIP_BYTES = 22  # an empty zip is its end record alone
-Box = Literal["inbox", "outbox", "la"]
 
 
 def _require_sender_or_recipient(principal: Principal) -> None:
@@ -168,6 +168,7 @@ def _reject(t: Transfer, reason: str, message: str, actor: Actor) -> None:
         event=event,
         audit_details={"reason": reason},
     )
+    count_by(Metric.FILES_REJECTED, reason=reason)
 
 
 def handle_landed_object(bucket: str, key: str) -> Outcome:
@@ -279,6 +280,7 @@ def handle_landed_object(bucket: str, key: str) -> Outcome:
                 event=event,
                 audit_details={"entries": verdict.entries, "bytes_read": verdict.bytes_read},
             )
+            count(Metric.FILES_ACCEPTED)
             outcome: Outcome = "available"
         else:
             _reject(t, verdict.reason or "not_zip", verdict.message, actor)

@@ -134,6 +134,15 @@ def test_create_validation_errors_name_each_field(aws, body):
     assert reply.body["details"] and all("field" in d for d in reply.body["details"])
 
 
+def test_a_422_names_every_bad_field_not_only_the_first(aws):
+    reply = call(
+        upload_api(), "POST", "/transfers", claims=school_claims(A), body={"filename": 123, "size_bytes": "big"}
+    )
+    assert (reply.status, reply.error) == (422, "validation_error")
+    assert [d["field"] for d in reply.body["details"]] == ["filename", "size_bytes"]
+    assert "filename" in reply.body["message"] and "size_bytes" in reply.body["message"]
+
+
 def test_body_that_is_not_json_is_422_and_oversized_body_is_413(aws):
     reply = call(upload_api(), "POST", "/transfers", claims=school_claims(A), raw_body="{not json")
     assert (reply.status, reply.error) == (422, "validation_error")

@@ -1,0 +1,97 @@
+"""template.yaml's side of the runtime: Lambda's JSON logs and log level, tracing behind a
+parameter, every setting the code requires set for every function, and the alarms and dashboard
+on the metrics the code writes (s2s.log.Metric)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from s2s.log import NAMESPACE, Metric
+from s2s.settings import Settings
+from s2s_cli.local.template import load_template
+
+pytestmark = pytest.mark.template
+
+T = load_template()
+RESOURCES: dict[str, Any] = T["Resources"]
+FUNCTIONS = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
+ALARMS = {k: v["Properties"] for k, v in RESOURCES.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def test_logs_are_lambdas_json_format_at_the_level_the_deployer_chooses() -> None:
+    logging = T["Globals"]["Function"]["LoggingConfig"]
+    assert logging["LogFormat"] == "JSON"
+    assert logging["ApplicationLogLevel"] == {"Ref": "LogLevel"}
+    assert T["Parameters"]["LogLevel"]["Default"] == "INFO"
+
+
+def test_tracing_is_a_parameter_off_by_default_and_tells_the_code() -> None:
+    assert T["Parameters"]["Tracing"]["Default"] == "Disabled"
+    fn = T["Globals"]["Function"]
+    assert fn["Tracing"] == {"Fn::If": ["TracingOn", "Active", "PassThrough"]}
+    assert fn["Environment"]["Variables"]["S2S_TRACING"] == {"Fn::If": ["TracingOn", "true", "false"]}
+
+
+def test_every_function_gets_every_setting_that_has_no_default_in_code() -> None:
+    required = {str(field.validation_alias) for field in Settings.model_fields.values() if field.is_required()}
+    assert required == {"TABLE_NAME", "BUCKET_NAME", "TOPIC_ARN", "PORTAL_URL", "SENDER_EMAIL"}
+    globals_env = T["Globals"]["Function"]["Environment"]["Variables"]
+    for name, fn in FUNCTIONS.items():
+        env = {**globals_env, **fn["Properties"].get("Environment", {}).get("Variables", {})}
+        assert required <= set(env), name
+
+
+def _metric_ids(alarm: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
+        (m["MetricStat"]["Metric"]["Namespace"], m["MetricStat"]["Metric"]["MetricName"], json.dumps(m["MetricStat"]))
+        for m in alarm.get("Metrics", [])
+        if "MetricStat" in m
+    ]
+
+
+def test_api_5xx_rate_is_alarmed() -> None:
+    alarm = ALARMS["ApiErrorRateAlarm"]
+    metrics = {name for _, name, _ in _metric_ids(alarm)}
+    assert metrics == {"5xx", "Count"}
+    assert any("100 * errors / requests" in m.get("Expression", "") for m in alarm["Metrics"])
+
+
+@pytest.mark.parametrize(("alarm", "metric"), [("LambdaErrorsAlarm", "Errors"), ("LambdaThrottlesAlarm", "Throttles")])
+def test_errors_and_throttles_of_every_function_are_alarmed(alarm: str, metric: str) -> None:
+    stats = _metric_ids(ALARMS[alarm])
+    assert {(ns, name) for ns, name, _ in stats} == {("AWS/Lambda", metric)}
+    covered = {re.search(r'"Ref": "(\w+)"', text).group(1) for _, _, text in stats}  # type: ignore[union-attr]
+    assert covered == set(FUNCTIONS)
+    assert ALARMS[alarm]["Threshold"] == 0
+
+
+def test_every_dead_letter_queue_is_alarmed_and_alarms_notify_the_chosen_topic() -> None:
+    dlqs = {k for k, v in RESOURCES.items() if v["Type"] == "AWS::SQS::Queue" and "DeadLetter" in k}
+    alarmed = {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in ALARMS.values() if a.get("Namespace") == "AWS/SQS"}
+    assert dlqs == alarmed
+    for name, alarm in ALARMS.items():
+        assert alarm["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }, name
+
+
+def test_a_spike_of_not_zip_rejections_is_alarmed_on_the_metric_the_landing_check_writes() -> None:
+    alarm = ALARMS["NotZipSpikeAlarm"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (NAMESPACE, Metric.FILES_REJECTED)
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {"service": "s2s", "reason": "not_zip"}
+    assert alarm["Threshold"] == {"Ref": "NotZipAlarmThreshold"}
+
+
+def test_the_dashboard_shows_every_metric_the_code_writes_and_every_alarm() -> None:
+    body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "X", body))["widgets"]
+    text = json.dumps(widgets)
+    names = [value for key, value in vars(Metric).items() if key.isupper()]
+    assert len(names) == 9
+    for name in names:
+        assert f'"{name}' in text or f'\\"{name}\\"' in text, name
+    for alarm in ALARMS:
+        assert "${" + alarm + ".Arn}" in body, alarm
