@@ -16,7 +16,7 @@ SAM_STAMP := $(SAM_VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup run test test-fast lint format typecheck validate build bench fuzz openapi openapi-check clean
+.PHONY: help setup run test test-fast lint format typecheck validate build bench fuzz openapi openapi-check lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ openapi: $(STAMP) ## regenerate the committed OpenAPI document
 
 openapi-check: $(STAMP) ## fail when the committed OpenAPI document has drifted from the code
 	$(PY) -m s2s_cli.openapi --check
+
+lock: $(STAMP) ## resolve layers/requirements.in for the Lambda runtime into the locked layers/requirements.txt
+	$(PY) scripts/lock_layer.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -34,3 +34,21 @@ def load_module(code_uri: str, module_name: str) -> ModuleType:
 def load_handler(code_uri: str, handler: str) -> Handler:
     module_name, function = handler.rsplit(".", 1)
     return getattr(load_module(code_uri, module_name), function)
+
+
+def load_worker_handler(code_uri: str, handler: str, worker: int) -> Handler:
+    """The handler of one more execution environment of a function. Worker 0 is the module itself
+    (the one tests import); each other worker runs its own copy of the handler module, so that the
+    per-invocation state Powertools keeps on the module's resolver (the current event) is its own,
+    as it is in each of Lambda's concurrent environments. The shared layer is imported once."""
+    if worker == 0:
+        return load_handler(code_uri, handler)
+    module_name, function = handler.rsplit(".", 1)
+    copy_name = f"{module_name}__worker{worker}"
+    path = ROOT / code_uri / f"{module_name}.py"
+    spec = importlib.util.spec_from_file_location(copy_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, function)

@@ -11,6 +11,7 @@ only have to delete what succeeded."""
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import uuid
 from collections.abc import Callable
@@ -39,6 +40,50 @@ class LambdaContext:
     @staticmethod
     def get_remaining_time_in_millis() -> int:
         return 30_000
+
+
+class Workers:
+    """Up to `size` execution environments of one function, as Lambda runs concurrent ones: each
+    handles one event at a time, and a request that finds them all busy gets a new one (created
+    by `load(index)`) until there are `size`, then waits for the first to come free."""
+
+    def __init__(self, load: Callable[[int], Handler], size: int) -> None:
+        if size < 1:
+            raise ValueError("a function needs at least one worker")
+        self._load = load
+        self._size = size
+        self._idle: queue.SimpleQueue[Handler] = queue.SimpleQueue()
+        self._created = 0
+        self._lock = threading.Lock()
+
+    @property
+    def created(self) -> int:
+        return self._created
+
+    def _take(self) -> Handler:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            index = self._created if self._created < self._size else None
+            if index is not None:
+                self._created += 1
+        if index is None:
+            return self._idle.get()
+        try:
+            return self._load(index)
+        except BaseException:
+            with self._lock:
+                self._created -= 1
+            raise
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        handler = self._take()
+        try:
+            return handler(event, context)
+        finally:
+            self._idle.put(handler)
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:

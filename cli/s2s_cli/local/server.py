@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from s2s_cli.local import auth
-from s2s_cli.local.functions import Handler, load_handler
+from s2s_cli.local.functions import Handler
 from s2s_cli.local.template import Route, http_routes, queue_consumers, schedules
 
 log = logging.getLogger("s2s_cli.local")
@@ -47,6 +47,7 @@ class ServeOptions:
     portal_port: int = 3001
     data_dir: Path = field(default_factory=lambda: Path(".s2s-local"))
     sweep_seconds: float = 60.0
+    workers: int = 4  # concurrent execution environments per function
 
 
 # ------------------------------------------------------------------------------------------ routes
@@ -158,8 +159,7 @@ class LocalStack:
         self.data_dir = options.data_dir.resolve()
         self.mail_dir = self.data_dir / "mail"
         self._threads: list[Any] = []
-        self._handlers: dict[str, Handler] = {}
-        self._locks: dict[str, threading.Lock] = {}
+        self._workers: dict[str, Handler] = {}
         self._handlers_lock = threading.Lock()
         self._moto: Any = None
         self._lrs: Any = None
@@ -229,8 +229,10 @@ class LocalStack:
         )
         for name in ("AWS_PROFILE", "AWS_SECURITY_TOKEN"):
             os.environ.pop(name, None)
-        # The handlers' JSON logs would drown the console; warnings and errors still show.
+        # The handlers' JSON logs would drown the console; warnings and errors still show. There is
+        # no CloudWatch to read embedded metrics here.
         os.environ.setdefault("LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         import boto3
 
         from s2s_cli.local.template import create_resources
@@ -291,20 +293,19 @@ class LocalStack:
             self._threads.append(timer)
 
     def _invoker(self, function: str, code_uri: str, handler: str) -> Handler:
-        """Invoke a function's handler, one event at a time per function: the Powertools resolver
-        and batch processor keep the current event on a module-level object, as one Lambda
-        execution environment handles one event at a time."""
+        """Invoke a function's handler in one of its workers: several events of one function run at
+        once, each in its own execution environment (its own copy of the handler module), as
+        Lambda runs concurrent environments; each environment handles one event at a time."""
+        from s2s_cli.local.functions import load_worker_handler
+        from s2s_cli.local.plumbing import Workers
+
         with self._handlers_lock:
-            lock = self._locks.setdefault(function, threading.Lock())
-
-        def invoke(event: dict[str, Any], context: Any) -> Any:
-            with lock:
-                loaded = self._handlers.get(function)
-                if loaded is None:
-                    loaded = self._handlers[function] = load_handler(code_uri, handler)
-                return loaded(event, context)
-
-        return invoke
+            workers = self._workers.get(function)
+            if workers is None:
+                workers = self._workers[function] = Workers(
+                    lambda index: load_worker_handler(code_uri, handler, index), self.options.workers
+                )
+        return workers
 
     def invoke_route(self, route: Route, event: dict[str, Any]) -> dict[str, Any]:
         from s2s_cli.local.plumbing import LambdaContext

@@ -1,0 +1,81 @@
+"""The local stack runs several execution environments per function, as Lambda does, so that one
+slow request does not hold up every other request to the same function."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import threading
+from typing import Any
+
+import pytest
+from s2s_cli.local.functions import load_worker_handler
+from s2s_cli.local.plumbing import Workers
+
+pytestmark = pytest.mark.local
+
+
+def test_two_requests_to_one_function_run_at_the_same_time() -> None:
+    both_inside = threading.Barrier(2, timeout=30)  # serialised invocations could never meet here
+
+    def handler(event: dict[str, Any], context: Any) -> str:
+        both_inside.wait()
+        return str(event["n"])
+
+    workers = Workers(lambda index: handler, size=4)
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda n=n: results.append(workers({"n": n}, None))) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["1", "2"] and not both_inside.broken
+    assert workers.created == 2
+
+
+def test_each_environment_handles_one_event_at_a_time_and_there_are_at_most_size() -> None:
+    size = 2
+    inside = 0
+    most = 0
+    lock = threading.Lock()
+    release = threading.Event()
+    loaded: list[int] = []
+
+    def load(index: int) -> Any:
+        loaded.append(index)
+        busy = threading.Lock()
+
+        def handler(event: dict[str, Any], context: Any) -> None:
+            nonlocal inside, most
+            assert busy.acquire(blocking=False), "an environment got a second event while busy"
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            release.wait(timeout=30)
+            with lock:
+                inside -= 1
+            busy.release()
+
+        return handler
+
+    workers = Workers(load, size=size)
+    threads = [threading.Thread(target=workers, args=({}, None)) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    while True:  # until both environments are busy (the other three requests wait for one)
+        with lock:
+            if inside == size:
+                break
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert sorted(loaded) == [0, 1] and most == size
+
+
+def test_each_environment_has_its_own_copy_of_the_handler_module() -> None:
+    first = load_worker_handler("functions/upload/", "upload_api.lambda_handler", 0)
+    second = load_worker_handler("functions/upload/", "upload_api.lambda_handler", 1)
+    assert first is sys.modules["upload_api"].lambda_handler
+    assert second.__module__ == "upload_api__worker1"
+    # The resolver keeps the current request: each environment needs its own.
+    assert inspect.unwrap(second).__globals__["app"] is not inspect.unwrap(first).__globals__["app"]
