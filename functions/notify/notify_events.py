@@ -26,6 +26,7 @@ from s2s.batch import SQSRecord, process_batch, receive_count
 from s2s.event_models import TransferEvent
 from s2s.log import Metric, count, logger, metrics, trace_handler
 from s2s.settings import get_settings
+from s2s.snapstart import prepare as prepare_snapstart
 
 ACTOR = store.Actor.system("notify")
 
@@ -179,6 +180,9 @@ def handle_record(record: SQSRecord) -> Outcome:
         )
         raise
     return notify(event)
+
+
+prepare_snapstart(("dynamodb", "ses"))
 
 
 @logger.inject_lambda_context(clear_state=True)

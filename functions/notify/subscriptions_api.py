@@ -12,6 +12,7 @@ from s2s.api import Api, Response
 from s2s.errors import Forbidden, InvalidRequest
 from s2s.log import correlation_paths, logger, metrics, trace_handler
 from s2s.principal import Principal
+from s2s.snapstart import prepare as prepare_snapstart
 from s2s.subscription_models import Subscription, SubscriptionRequest
 
 app = Api()
@@ -82,6 +83,9 @@ def delete_subscription() -> Response[None]:
     removed = subscriptions.unsubscribe(principal.org, email)
     logger.info("unsubscribed", extra={**principal.log_fields(), "removed": removed})
     return Response(status_code=204)
+
+
+prepare_snapstart(("dynamodb",))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -10,6 +10,7 @@ from s2s import lost_pupils
 from s2s.api import Api
 from s2s.log import correlation_paths, logger, metrics, trace_handler
 from s2s.report_models import ClaimRequest, LostPupilList
+from s2s.snapstart import prepare as prepare_snapstart
 from s2s.transfer_models import TransferId, TransferSummary
 
 app = Api()
@@ -30,6 +31,9 @@ def search_lost_pupils(
 )
 def claim_lost_pupil(id: Annotated[TransferId, Path()], body: Annotated[ClaimRequest, Body()]) -> TransferSummary:
     return TransferSummary.model_validate(lost_pupils.claim(app.principal, app.origin, id, body.destination))
+
+
+prepare_snapstart(("dynamodb", "sns"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

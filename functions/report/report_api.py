@@ -13,6 +13,7 @@ from s2s.api import JSON, Api, Response
 from s2s.log import correlation_paths, logger, metrics, trace_handler
 from s2s.models import IsoDate
 from s2s.report_models import GroupBy, MonthlyReport, ReportFormat, SchoolReport, UndownloadedReport
+from s2s.snapstart import prepare as prepare_snapstart
 from s2s.transfer_models import Cursor, Limit
 
 app = Api()
@@ -79,6 +80,9 @@ def undownloaded_report(
     return UndownloadedReport.model_validate(
         {"la": scope_la, "older_than_days": older_than_days, "items": rows, "next_cursor": next_cursor}
     )
+
+
+prepare_snapstart(("dynamodb",))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -18,6 +18,7 @@ from s2s.log import Metric, MetricUnit, correlation_paths, count_by, logger, met
 from s2s.lrs import LrsClient, error_response_code, lrs_client
 from s2s.lrs_audit import LrsAuditEntry, record_lrs_call
 from s2s.principal import Principal
+from s2s.snapstart import prepare as prepare_snapstart
 from s2s.uln_models import (
     DemographicSearch,
     LearnerRegistered,
@@ -177,6 +178,9 @@ def update_learner(uln: Annotated[Uln, Path()], update: Annotated[LearnerUpdate,
         lambda client: client.update(uln, update),
         lambda answer: (answer.uln, answer.response_code, 200),
     )
+
+
+prepare_snapstart(("dynamodb", "secrets"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

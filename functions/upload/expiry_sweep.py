@@ -9,6 +9,9 @@ from typing import Any
 
 from s2s import uploads
 from s2s.log import Metric, count, logger, metrics, trace_handler
+from s2s.snapstart import prepare as prepare_snapstart
+
+prepare_snapstart(("s3", "dynamodb", "sns"))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -13,6 +13,7 @@ from urllib.parse import unquote_plus
 from s2s import uploads
 from s2s.batch import SQSRecord, process_batch
 from s2s.log import logger, metrics, trace_handler
+from s2s.snapstart import prepare as prepare_snapstart
 
 
 def s3_objects(body: str) -> list[tuple[str, str]]:
@@ -33,6 +34,9 @@ def handle_record(record: SQSRecord) -> list[str]:
     for bucket, key in s3_objects(record.body):
         outcomes.append(uploads.handle_landed_object(bucket, key))
     return outcomes
+
+
+prepare_snapstart(("s3", "dynamodb", "sns"))
 
 
 @logger.inject_lambda_context(clear_state=True)

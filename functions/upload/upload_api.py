@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 from s2s import uploads
 from s2s.api import JSON, Api, Response
 from s2s.log import Metric, correlation_paths, count, logger, metrics, trace_handler
+from s2s.snapstart import prepare as prepare_snapstart
 from s2s.transfer_models import (
     Box,
     CreateTransferRequest,
@@ -108,6 +109,9 @@ def openapi_document() -> Response[str]:
 @cache
 def _openapi_text() -> str:
     return OPENAPI_DOCUMENT.read_text()
+
+
+prepare_snapstart(("s3", "dynamodb", "sns"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -20,14 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from s2s import clock
 from s2s.naming import REASONS as NAMING_REASONS
+from s2s.transfers import EVENT_TYPES
 
-SUPPORTED_TYPES = (
-    "transfer.available",
-    "transfer.rejected",
-    "transfer.downloaded",
-    "transfer.expiring",
-    "transfer.claimed",
-)
+SUPPORTED_TYPES = EVENT_TYPES  # every event has an email
 
 # Recipient codes of files for a pupil whose new school is unknown (SPEC §2, §4).
 _LPD_CODES = frozenset({"LPD", "XXXXXXX", "MMMMMMM"})

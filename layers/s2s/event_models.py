@@ -7,26 +7,13 @@ types they do not know: `type` is any text, and a consumer skips the types it ha
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
 from s2s.models import Model
+from s2s.transfers import EVENT_TYPES, EventType
 
-EventType = Literal[
-    "transfer.available",
-    "transfer.rejected",
-    "transfer.downloaded",
-    "transfer.expiring",
-    "transfer.claimed",
-]
-EVENT_TYPES: tuple[EventType, ...] = (
-    "transfer.available",
-    "transfer.rejected",
-    "transfer.downloaded",
-    "transfer.expiring",
-    "transfer.claimed",
-)
 Text = Annotated[str, Field(min_length=1)]
 
 
@@ -61,3 +48,6 @@ class TransferEvent(Model):
     def to_message(self) -> dict[str, object]:
         """The event as published: the fields its producer set, nulls included."""
         return self.model_dump(exclude_unset=True) | {"event_id": self.event_id}
+
+
+__all__ = ["EVENT_TYPES", "EventType", "TransferEvent"]

@@ -6,23 +6,24 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from s2s import clock
 from s2s.principal import Principal
 
 Status = Literal["pending_upload", "available", "downloaded", "withdrawn", "removed", "rejected", "expired"]
-STATUSES: tuple[Status, ...] = (
-    "pending_upload",
-    "available",
-    "downloaded",
-    "withdrawn",
-    "removed",
-    "rejected",
-    "expired",
-)
+STATUSES: tuple[Status, ...] = get_args(Status)
 # Which transfers a list shows: addressed to you, sent by you, or (an LA) from or to its schools.
 Box = Literal["inbox", "outbox", "la"]
+# What a change of state tells subscribers (docs/SERVICE.md §6).
+EventType = Literal[
+    "transfer.available",
+    "transfer.rejected",
+    "transfer.downloaded",
+    "transfer.expiring",
+    "transfer.claimed",
+]
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 LIVE: tuple[Status, ...] = ("available", "downloaded")
 TERMINAL: tuple[Status, ...] = ("withdrawn", "removed", "rejected", "expired")
 

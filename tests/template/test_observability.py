@@ -95,3 +95,10 @@ def test_the_dashboard_shows_every_metric_the_code_writes_and_every_alarm() -> N
         assert f'"{name}' in text or f'\\"{name}\\"' in text, name
     for alarm in ALARMS:
         assert "${" + alarm + ".Arn}" in body, alarm
+
+
+def test_snapstart_is_a_parameter_off_by_default_for_published_versions_behind_an_alias() -> None:
+    assert T["Parameters"]["SnapStart"]["Default"] == "Disabled"
+    fn = T["Globals"]["Function"]
+    assert fn["SnapStart"] == {"Fn::If": ["SnapStartOn", {"ApplyOn": "PublishedVersions"}, {"Ref": "AWS::NoValue"}]}
+    assert fn["AutoPublishAlias"] == "live"

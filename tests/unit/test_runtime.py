@@ -148,3 +148,31 @@ def test_the_xray_sdk_is_imported_only_when_the_stack_turns_tracing_on(tracing: 
         [sys.executable, "-c", _IMPORTS.format(paths=paths)], env=env, capture_output=True, text=True, check=True
     ).stdout
     assert json.loads(out.strip().splitlines()[-1]) == loaded
+
+
+_SNAPSTART = """
+import json, sys
+sys.path[:0] = {paths!r}
+import snapshot_restore_py as hooks
+import upload_api
+from s2s import aws
+before = list(hooks._before_snapshot_registry)
+for function, args, kwargs in before:
+    function(*args, **kwargs)
+warmed = aws._client.cache_info().currsize
+for function, args, kwargs in hooks._after_restore_registry:
+    function(*args, **kwargs)
+print(json.dumps([len(before), warmed, aws._client.cache_info().currsize]))
+"""
+
+
+@pytest.mark.parametrize(("init_type", "expected"), [("on-demand", [0, 0, 0]), ("snap-start", [1, 3, 0])])
+def test_snapstart_hooks_warm_the_clients_before_the_snapshot_and_drop_them_after_restore(
+    init_type: str, expected: list[int]
+) -> None:
+    paths = [str(ROOT / "layers"), str(ROOT / "functions" / "upload")]
+    env = {**os.environ, "AWS_LAMBDA_INITIALIZATION_TYPE": init_type, **COMPLETE}
+    out = subprocess.run(
+        [sys.executable, "-c", _SNAPSTART.format(paths=paths)], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == expected
