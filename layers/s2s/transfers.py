@@ -27,6 +27,22 @@ EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 LIVE: tuple[Status, ...] = ("available", "downloaded")
 TERMINAL: tuple[Status, ...] = ("withdrawn", "removed", "rejected", "expired")
 
+# The state machine (docs/SERVICE.md §4): the statuses a transfer may move to, and from which.
+# Every change is a conditional write on the stored status being one of these.
+TRANSITIONS: dict[Status, tuple[Status, ...]] = {
+    "available": ("pending_upload",),  # the landing check accepted the file
+    "rejected": ("pending_upload",),  # the landing check refused it
+    "downloaded": ("available",),  # the first download (later ones change nothing)
+    "withdrawn": ("pending_upload", "available"),  # the sender, before any download
+    "removed": ("available", "downloaded"),  # the recipient or its LA
+    "expired": ("pending_upload", "available", "downloaded"),  # the retention ended
+}
+
+
+def may_move(old: Status, new: Status) -> bool:
+    return old in TRANSITIONS.get(new, ())
+
+
 # An object that lands this long after its upload URL expired was started in time (S3 checks the
 # policy when the POST begins); later than this it is an unexpected object.
 UPLOAD_GRACE = timedelta(minutes=10)

@@ -1,0 +1,2 @@
+"""What tests share: one factory per record (`support.factories`) and one builder per event
+(`support.events`)."""
