@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
 from s2s import clock, store, subscriptions
-from s2s.api import Api, Response
+from s2s.api import Api, Body, Response
 from s2s.errors import Forbidden, InvalidRequest
 from s2s.log import correlation_paths, logger, metrics, trace_handler
 from s2s.principal import Principal

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from s2s import lost_pupils
-from s2s.api import Api
+from s2s.api import Api, Body, Path, Query
 from s2s.log import correlation_paths, logger, metrics, trace_handler
 from s2s.report_models import ClaimRequest, LostPupilList
 from s2s.snapstart import prepare as prepare_snapstart

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import Field
 from s2s import reports
-from s2s.api import JSON, Api, Response
+from s2s.api import JSON, Api, Query, Response
 from s2s.log import correlation_paths, logger, metrics, trace_handler
 from s2s.models import IsoDate
 from s2s.report_models import GroupBy, MonthlyReport, ReportFormat, SchoolReport, UndownloadedReport

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from s2s import errors
-from s2s.api import JSON, Api, Response, status_for
+from s2s.api import JSON, Api, Body, Path, Query, Response, status_for
 from s2s.log import Metric, MetricUnit, correlation_paths, count_by, logger, metrics, trace_handler
 from s2s.lrs import LrsClient, error_response_code, lrs_client
 from s2s.lrs_audit import LrsAuditEntry, record_lrs_call

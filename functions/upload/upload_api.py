@@ -7,10 +7,9 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 from s2s import uploads
-from s2s.api import JSON, Api, Response
+from s2s.api import JSON, Api, Body, Query, Response
+from s2s.api import Path as PathParam
 from s2s.log import Metric, correlation_paths, count, logger, metrics, trace_handler
 from s2s.snapstart import prepare as prepare_snapstart
 from s2s.transfer_models import (

@@ -17,21 +17,67 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib
+import importlib.util
 import json
+import sys
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
+
+def _lazy_package(name: str) -> Any:
+    """Import the package `name` without running its `__init__` until a name only it defines is
+    asked for. Powertools' `event_handler/__init__.py` imports every resolver it has (AppSync,
+    Bedrock, VPC Lattice, ...) and asyncio; an HTTP API function needs `api_gateway` and the
+    OpenAPI helpers, and skipping the rest takes about a third off importing the resolver
+    (docs/BENCHMARKS.md). Returns the package module (the real one when already imported)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        return importlib.import_module(name)
+    package = importlib.util.module_from_spec(spec)
+    package.__path__ = list(spec.submodule_search_locations)
+
+    def __getattr__(attribute: str) -> Any:
+        if importlib.util.find_spec(f"{name}.{attribute}") is not None:
+            return importlib.import_module(f"{name}.{attribute}")  # `from package import submodule`
+        del vars(package)["__getattr__"]
+        spec.loader.exec_module(package)  # type: ignore[union-attr]  # the whole __init__, now
+        return getattr(package, attribute)
+
+    vars(package)["__getattr__"] = __getattr__  # PEP 562: asked only for names not yet defined
+    sys.modules[name] = package
+    return package
+
+
+_event_handler = _lazy_package("aws_lambda_powertools.event_handler")
+
+from aws_lambda_powertools.event_handler import api_gateway  # noqa: E402
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver, Response  # noqa: E402
+
+# What the package's own modules import from it (the resolvers of api_gateway), without the rest.
+for _name in (
+    "ALBResolver",
+    "APIGatewayHttpResolver",
+    "ApiGatewayResolver",
+    "APIGatewayRestResolver",
+    "CORSConfig",
+    "Response",
+):
+    vars(_event_handler).setdefault(_name, getattr(api_gateway, _name))
+
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError  # noqa: E402
+from aws_lambda_powertools.event_handler.openapi.exceptions import (  # noqa: E402
     RequestValidationError,
     ResponseValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query  # noqa: E402
 
-from s2s import errors
-from s2s.log import logger
-from s2s.models import problems
-from s2s.principal import Principal, principal_from_claims
+from s2s import errors  # noqa: E402
+from s2s.log import logger  # noqa: E402
+from s2s.models import problems  # noqa: E402
+from s2s.principal import Principal, principal_from_claims  # noqa: E402
 
 # Requests larger than this are refused before any parsing (413). Upload bodies never come
 # through the API: files go straight to S3 with the presigned POST.
@@ -206,4 +252,4 @@ def _unexpected(exc: Exception) -> Response[Any]:
     return error_response(500, "internal_error", INTERNAL_ERROR)
 
 
-__all__ = ["JSON", "MAX_BODY_BYTES", "Api", "Response", "error_response", "status_for"]
+__all__ = ["JSON", "MAX_BODY_BYTES", "Api", "Body", "Path", "Query", "Response", "error_response", "status_for"]

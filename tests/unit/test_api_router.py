@@ -9,11 +9,10 @@ import logging
 from typing import Annotated, Any
 
 import pytest
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from helpers import FakeContext, http_event, school_claims
 from pydantic import Field
 from s2s import errors
-from s2s.api import MAX_BODY_BYTES, Api, Response
+from s2s.api import MAX_BODY_BYTES, Api, Body, Path, Query, Response
 from s2s.models import IsoDate, Model, RequestModel
 
 pytestmark = pytest.mark.unit

@@ -176,3 +176,26 @@ def test_snapstart_hooks_warm_the_clients_before_the_snapshot_and_drop_them_afte
         [sys.executable, "-c", _SNAPSTART.format(paths=paths)], env=env, capture_output=True, text=True, check=True
     ).stdout
     assert json.loads(out.strip().splitlines()[-1]) == expected
+
+
+_RESOLVER_ONLY = """
+import json, sys
+sys.path[:0] = {paths!r}
+import upload_api, subscriptions_api, report_api, lost_pupils_api, uln_api
+from helpers import FakeContext, http_event
+upload_api.lambda_handler(http_event("POST", "/transfers", body={{"filename": 1}}, claims={{"sub": "x"}}), FakeContext())
+print(json.dumps(sorted(m for m in ("asyncio", "aws_lambda_powertools.event_handler.appsync",
+      "aws_lambda_powertools.event_handler.bedrock_agent", "aws_lambda_powertools.event_handler.vpc_lattice")
+      if m in sys.modules)))
+"""
+
+
+def test_an_api_function_imports_the_http_resolver_without_every_other_resolver_and_asyncio() -> None:
+    paths = [
+        str(ROOT / p) for p in ("layers", "tests", *(f"functions/{f}" for f in ("upload", "notify", "report", "uln")))
+    ]
+    env = {**os.environ, **COMPLETE}
+    out = subprocess.run(
+        [sys.executable, "-c", _RESOLVER_ONLY.format(paths=paths)], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == []
