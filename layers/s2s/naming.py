@@ -453,7 +453,7 @@ def check_upload_name(name: str, sender_org: str, upn: str | None) -> ParsedName
     """Everything SPEC §2 checks before an upload is allowed to start.
 
     `sender_org` is the signed-in organisation as names write it (`8231234`, `823LLLL`). `upn` is
-    the pupil's UPN, already trimmed and upper-cased by the caller. LPD destinations (XXXXXXX,
+    the pupil's UPN exactly as given: lower case or spaces are `bad_upn` too. LPD destinations (XXXXXXX,
     MMMMMMM) need one (`lpd_needs_upn`) with a valid check letter (`bad_upn`). Other files do not
     use it, but a UPN that is given must still be valid: a typo is better reported than ignored.
     """
@@ -481,20 +481,30 @@ def check_upload_name(name: str, sender_org: str, upn: str | None) -> ParsedName
 
 
 def _upn_message(upn: str, lpd: bool) -> str:
-    # Never echo the UPN: it identifies a child, and error messages end up in logs.
-    if len(upn) == 13 and upn[0].isalpha():
-        why = (
-            "The UPN's check letter (its first character) does not match the rest of it, so a character "
-            "was probably mistyped. Copy the UPN from your MIS again."
-        )
-    else:
-        why = (
-            "A UPN is 13 characters: a capital letter, 11 digits, then a digit (or a capital letter for a "
-            "temporary UPN)."
-        )
+    why = upn_refusal(upn)
     if not lpd:
         why += " A UPN is only needed for files addressed to XXXXXXX or MMMMMMM; you can leave it out."
     return why
+
+
+def upn_refusal(upn: str) -> str:
+    """Why `upn` is not a UPN, in words a data manager can act on (SPEC §2: every wrong form is
+    `bad_upn`). Never echoes the UPN: it identifies a child, and error messages end up in logs."""
+    shape = (
+        "A UPN is 13 characters: a capital letter, 11 digits, then a digit (or a capital letter for a temporary UPN)."
+    )
+    if not isinstance(upn, str) or len(upn) != 13:
+        return shape
+    if not all(c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" for c in upn):
+        if upn.upper().isascii() and upn.upper().isalnum():
+            return "Write the UPN in capital letters, as your MIS shows it. " + shape
+        return "The UPN contains a space or a character that is not a capital letter or a digit. " + shape
+    if not upn[0].isalpha() or not upn[1:12].isdigit():
+        return shape
+    return (
+        "The UPN's check letter (its first character) does not match the rest of it, so a character "
+        "was probably mistyped. Copy the UPN from your MIS again."
+    )
 
 
 def suggest_name(name: str) -> str | None:

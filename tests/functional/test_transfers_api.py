@@ -237,8 +237,12 @@ def test_detail_has_audit_trail_and_download_receipts(aws):
     assert detail["status"] == "downloaded"
     assert detail["sha256"] == "b" * 64
     assert [a["action"] for a in detail["audit"]] == ["created", "available", "downloaded"]
+    # The sender's receipt says that B downloaded it and when; who at B, from where and with which
+    # program is B's own business (SPEC §4, privacy inside the history).
     (receipt,) = detail["downloads"]
-    assert (receipt["organisation"], receipt["source_ip"], receipt["user_agent"]) == (B, "203.0.113.9", "SIMS/7")
+    assert receipt == {"at": detail["downloaded_at"], "organisation": B}
+    (own,) = get(school_claims(B), t["transfer_id"]).body["downloads"]
+    assert (own["organisation"], own["source_ip"], own["user_agent"]) == (B, "203.0.113.9", "SIMS/7")
     assert get(school_claims(C), t["transfer_id"]).status == 404
     assert get(school_claims(A), "not-a-real-id").status == 404
 
