@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = local.add_parser("serve", help="run the local stack until Ctrl-C")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=3000)
-    serve.add_argument("--portal-port", type=int, default=3001)
+    serve.add_argument(
+        "--portal-port", type=int, default=None, help="the web portal's port (default: the API port + 1)"
+    )
     serve.add_argument("--data-dir", type=Path, default=Path(".s2s-local"))
     serve.add_argument("--sweep-seconds", type=float, default=60.0, help="how often the expiry sweep runs")
     token = local.add_parser("token", help="print a token the local stack accepts")
@@ -303,7 +305,8 @@ def _show(args: argparse.Namespace) -> int:
         if detail.get(key) not in (None, ""):
             print(f"{key.replace('_', ' ').capitalize():15} {detail[key]}")
     for receipt in detail.get("downloads", []):
-        print(f"Downloaded      {receipt['at']} by {receipt['user']} ({receipt['organisation']})")
+        who = f"{receipt['user']} " if receipt.get("user") else ""  # only for your own organisation's people
+        print(f"Downloaded      {receipt['at']} by {who}({receipt['organisation']})")
     return 0
 
 

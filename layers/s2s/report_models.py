@@ -105,7 +105,8 @@ class UndownloadedReport(Model, kw_only=True):
 
 
 class LostPupilQuery(Model, kw_only=True):
-    upn: Annotated[str, Meta(min_length=1, max_length=20, description="The pupil's UPN")]
+    # Any malformed UPN is `bad_upn` (SPEC §2), checked by the service, so no length bounds here.
+    upn: Annotated[str, Meta(description="The pupil's UPN: 13 characters, capital letters and digits")]
 
 
 class LostPupilFile(TransferSummary, kw_only=True):
@@ -122,6 +123,6 @@ class ClaimPath(Model, kw_only=True):
 
 
 class ClaimRequest(Model, forbid_unknown_fields=True, kw_only=True):
-    destination: Annotated[
-        str, Meta(min_length=1, max_length=20, description="LAESTAB of one of your LA's schools, e.g. 8234001")
-    ]
+    # No length bounds here: any destination that is not a 7-digit LAESTAB is `bad_destination`
+    # (SPEC §5), not a generic validation error; the API's 16 KiB body limit bounds it.
+    destination: Annotated[str, Meta(description="LAESTAB of one of your LA's schools, e.g. 8234001")]

@@ -23,6 +23,8 @@ class Settings:
     expiring_within_days: int
     daily_upload_count: int
     daily_upload_bytes: int
+    cursor_key: str
+    cursor_secret_arn: str
 
 
 def _int(name: str, default: int) -> int:
@@ -50,4 +52,8 @@ def get_settings() -> Settings:
         expiring_within_days=_int("EXPIRING_WITHIN_DAYS", 7),
         daily_upload_count=_int("DAILY_UPLOAD_COUNT", 500),
         daily_upload_bytes=_int("DAILY_UPLOAD_BYTES", 2 * 1024 * 1024 * 1024),
+        # The key that signs list cursors: CURSOR_KEY itself (local tools), else the secret named
+        # by CURSOR_SECRET_ARN (AWS, the local stack and the tests), else one made per process.
+        cursor_key=env("CURSOR_KEY", ""),
+        cursor_secret_arn=env("CURSOR_SECRET_ARN", ""),
     )

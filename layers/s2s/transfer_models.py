@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from s2s.models import Model
 
@@ -23,14 +23,25 @@ class CreateTransferRequest(Model, forbid_unknown_fields=True, kw_only=True):
     sha256: (
         Annotated[
             str,
-            Meta(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the zip, lower-case hex; shown to the recipient"),
+            # min/max length as well as the pattern: JSON Schema's `$` (and msgspec's, which uses
+            # re.search) accepts a trailing newline, so the length is what pins 64 characters.
+            Meta(
+                min_length=64,
+                max_length=64,
+                pattern=r"^[0-9a-f]{64}$",
+                description="SHA-256 of the zip: exactly 64 lower-case hex characters; shown to the recipient",
+            ),
         ]
         | None
     ) = None
     upn: (
         Annotated[
             str,
-            Meta(max_length=13, description="The pupil's UPN; required for XXXXXXX and MMMMMMM (Lost Pupils) files"),
+            # No length bound: every malformed UPN is `bad_upn` (SPEC §2), checked by the service.
+            Meta(
+                description="The pupil's UPN (13 characters, capital letters and digits); required for "
+                "XXXXXXX and MMMMMMM (Lost Pupils) files"
+            ),
         ]
         | None
     ) = None
@@ -95,22 +106,36 @@ class TransferList(Model, kw_only=True):
     next_cursor: str | None = None
 
 
+# Privacy inside the history (SPEC §4): the person behind an action (user, email, IP, browser) is
+# shown only to their own organisation and, for a school, its LA. For anyone else these fields are
+# absent from the answer (left out, never null or blank).
+_PERSONAL = "Absent unless the action was by your own organisation (or, for an LA, one of its schools)"
+
+
 class AuditEvent(Model, kw_only=True):
     action: str
     at: str
-    actor_user: str
-    actor_org: str
-    source_ip: str = ""
-    user_agent: str = ""
-    details: dict[str, Any] = msgspec.field(default_factory=dict)
+    actor_org: Annotated[str, Meta(description="The organisation that acted, or S2S for the service's own steps")]
+    actor_user: Annotated[str, Meta(description=_PERSONAL + "; the step's name for S2S")] | UnsetType = UNSET
+    actor_email: Annotated[str, Meta(description=_PERSONAL)] | UnsetType = UNSET
+    source_ip: Annotated[str, Meta(description=_PERSONAL)] | UnsetType = UNSET
+    user_agent: Annotated[str, Meta(description=_PERSONAL)] | UnsetType = UNSET
+    details: Annotated[
+        dict[str, Any],
+        Meta(
+            description="What the action was about; empty for another organisation's action. An email names "
+            "the organisation it went to (`org`), never the address"
+        ),
+    ] = msgspec.field(default_factory=dict)
 
 
 class DownloadReceipt(Model, kw_only=True):
     at: str
-    user: str
     organisation: str
-    source_ip: str = ""
-    user_agent: str = ""
+    user: Annotated[str, Meta(description=_PERSONAL)] | UnsetType = UNSET
+    email: Annotated[str, Meta(description=_PERSONAL)] | UnsetType = UNSET
+    source_ip: Annotated[str, Meta(description=_PERSONAL)] | UnsetType = UNSET
+    user_agent: Annotated[str, Meta(description=_PERSONAL)] | UnsetType = UNSET
 
 
 class TransferDetail(TransferSummary, kw_only=True):
