@@ -1,0 +1,1 @@
+"""Test infrastructure shared by every tier (not tests themselves)."""
