@@ -29,6 +29,7 @@ from zipfactory import (
     make_aes_zip,
     make_plain_zip,
     make_zipcrypto_zip,
+    parse_archive,
     random_chunks,
     read_central_directory,
     rebuild,
@@ -52,6 +53,15 @@ def inspect(data: bytes, **kwargs: Any) -> Inspection:
 def assert_refused(result: Inspection, reason: str) -> None:
     assert (result.ok, result.reason) == (False, reason), result.detail
     assert result.message and "Traceback" not in result.message
+
+
+def edit_both(data: bytes, index: int, **changes: Any) -> bytes:
+    """The archive with entry `index` changed alike in its local header and its central record."""
+    layout = parse_archive(data)
+    members = list(layout.members)
+    member = members[index]
+    members[index] = replace(member, local=replace(member.local, **changes), central=replace(member.central, **changes))
+    return replace(layout, members=tuple(members)).pack()
 
 
 def edit(data: bytes, index: int, **changes: Any) -> bytes:
@@ -121,6 +131,11 @@ def test_hundred_entries_are_accepted() -> None:
     assert result.entries == 100
 
 
+def local_headers(data: bytes) -> list[int]:
+    """The length of each entry's local header, in file order."""
+    return [len(member.local.pack()) for member in parse_archive(data).members]
+
+
 def test_longest_comment_still_finds_the_end_record_with_a_second_read() -> None:
     # Given an archive whose comment fills the whole search window
     data = make_aes_zip(SMALL, comment=b"c" * 0xFFFF)
@@ -129,10 +144,11 @@ def test_longest_comment_still_finds_the_end_record_with_a_second_read() -> None
     result = inspect(data)
 
     # Then the end record is found and the directory, now before the tail, costs one more read
-    # of just the part that the tail did not cover: no file data
+    # of just the part that the tail did not cover (and the 24 bytes before it, where a data
+    # descriptor would be), and each local header one read of its own: no file data
     assert result.ok, result.detail
-    assert result.requests == 2
-    assert result.bytes_read == len(data) - len(body)
+    assert result.requests == 2 + len(SMALL)
+    assert result.bytes_read == len(data) - len(body) + 24 + sum(local_headers(data))
 
 
 def test_large_central_directory_is_fetched_in_one_extra_read_of_only_the_missing_part() -> None:
@@ -145,9 +161,12 @@ def test_large_central_directory_is_fetched_in_one_extra_read_of_only_the_missin
 
     result = inspect(data)
 
+    # Then: the tail, the rest of the directory, and one read per local header
     assert result.ok, result.detail
-    assert result.requests == 2
-    assert result.bytes_read <= TAIL_BYTES + cd_size
+    assert result.requests == 2 + 100
+    # the tail holds all but the end record's 22 bytes of itself; the rest of the directory comes
+    # with the 24 bytes before it
+    assert result.bytes_read == TAIL_BYTES + (cd_size + 24 - (TAIL_BYTES - 22)) + sum(local_headers(data))
 
 
 def test_unencrypted_folder_entries_do_not_make_an_aes_archive_mixed() -> None:
@@ -343,7 +362,7 @@ def test_ratio_of_exactly_1000_is_allowed_and_1001_is_not() -> None:
     _body, records, _comment = read_central_directory(data)
     compressed = records[0].compressed
 
-    assert inspect(edit(data, 0, uncompressed=1000 * compressed)).ok
+    assert inspect(edit_both(data, 0, uncompressed=1000 * compressed)).ok
     assert_refused(inspect(edit(data, 0, uncompressed=1000 * compressed + 1)), "zip_bomb")
 
 
@@ -564,10 +583,11 @@ def test_bytes_read_do_not_grow_with_the_data() -> None:
     small = make_aes_zip({"a.bin": os.urandom(10_000)}, compression=zipfile.ZIP_STORED)
     large = make_aes_zip({"a.bin": os.urandom(3_000_000)}, compression=zipfile.ZIP_STORED)
 
-    small_read, large_read = inspect(small).bytes_read, inspect(large).bytes_read
+    small_read, large_read = inspect(small), inspect(large)
 
-    assert small_read == len(small)
-    assert large_read == TAIL_BYTES
+    # The small one fits in the first read; the large one costs that read and its local header
+    assert (small_read.bytes_read, small_read.requests) == (len(small), 1)
+    assert (large_read.bytes_read, large_read.requests) == (TAIL_BYTES + local_headers(large)[0], 2)
 
 
 @pytest.mark.parametrize(
