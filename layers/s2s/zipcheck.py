@@ -39,8 +39,8 @@ Decisions where SPEC leaves room:
   those bytes, so a fake descriptor followed by a plaintext entry is read by bsdtar and by nobody
   else. The descriptor is read with the next entry's local header (or with the directory).
 - A folder entry (a name ending in `/`, or folder attributes) declares no uncompressed data and
-  holds either nothing or, when AES-encrypted as pyzipper writes folders, exactly the AES framing
-  of an empty file (salt, verifier, MAC).
+  holds either nothing or, when AES-encrypted as pyzipper writes folders, an encrypted empty file
+  (salt, verifier and MAC around at most an empty deflate stream: 33 bytes).
 - A 0x7075 Unicode Path field is allowed only when it names what the header names (as decoded by
   its flags, or as UTF-8 bytes); any other name is a renaming.
 
@@ -82,9 +82,9 @@ S_IFLNK = 0o120000
 S_IFDIR = 0o040000
 DOS_DIRECTORY = 0x10
 
-# What AES-256 adds to any entry (16-byte salt, 2-byte password verifier, 10-byte MAC): the whole
-# of an encrypted empty file, as pyzipper writes folder entries.
-AES_256_EMPTY_SIZE = 16 + 2 + 10
+# What AES-256 adds to any entry (16-byte salt, 2-byte password verifier, 10-byte MAC), around at
+# most an empty deflate stream (2 to 5 bytes): an encrypted empty file, as pyzipper writes folders.
+AES_256_EMPTY_MAX_SIZE = 16 + 2 + 10 + 5
 
 _EOCD = struct.Struct("<4s4H2LH")
 _EOCD_SIG = b"PK\x05\x06"
@@ -722,12 +722,12 @@ def _rule_single_entry_families_name_their_entry(entry: _Entry, expected: str) -
 
 def _rule_a_folder_entry_carries_no_data(entries: list[_Entry]) -> None:
     """SPEC: "a folder entry carries no data". Nothing at all, or, for an AES-encrypted folder as
-    pyzipper writes one, only the AES framing of an empty file."""
+    pyzipper writes one, only an encrypted empty file."""
     for entry in entries:
         if not entry.is_folder:
             continue
-        allowed = (0, AES_256_EMPTY_SIZE) if entry.method == AES_METHOD else (0,)
-        if entry.uncompressed_size != 0 or entry.compressed_size not in allowed:
+        most = AES_256_EMPTY_MAX_SIZE if entry.method == AES_METHOD else 0
+        if entry.uncompressed_size != 0 or entry.compressed_size > most:
             raise _inconsistent(f"folder entry {entry.index} carries {entry.compressed_size} bytes")
 
 
