@@ -44,8 +44,16 @@ def missing_message(extractor: str) -> str:
     return f"{TOOLS[extractor]} is not installed, so the {extractor} part of this test cannot run: {INSTALL_HINT}"
 
 
-def _run(command: list[str], *, cwd: Path, stdin_data: bytes | None = None, pipe_fd_data: bytes | None = None) -> str:
-    """Run a tool without a terminal; returns its combined output (for failure messages).
+def _run(
+    command: list[str],
+    *,
+    cwd: Path,
+    stdin_data: bytes | None = None,
+    pipe_fd_data: bytes | None = None,
+    errors: bool = True,
+) -> str:
+    """Run a tool without a terminal; returns its output, with its errors unless `errors` is
+    False (a listing).
 
     `stdin_data` is fed on standard input; otherwise standard input is a directory, which makes a
     password prompt fail. `pipe_fd_data` is fed through a pipe whose path replaces `{fd}` in the
@@ -63,7 +71,7 @@ def _run(command: list[str], *, cwd: Path, stdin_data: bytes | None = None, pipe
             cwd=cwd,
             stdin=subprocess.PIPE if stdin_data is not None else unreadable,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.STDOUT if errors else subprocess.DEVNULL,
             pass_fds=pass_fds,
             start_new_session=True,
         )
@@ -143,14 +151,21 @@ def names_seen(extractor: str, path: Path) -> list[str]:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
     elif extractor == "unzip":
-        names = _run(["unzip", "-Z1", str(path)], cwd=path.parent).splitlines()
+        names = _run(["unzip", "-Z1", str(path)], cwd=path.parent, errors=False).splitlines()
     elif extractor == "7zz":
-        output = _run(["7zz", "l", "-ba", "-slt", str(path)], cwd=path.parent)
+        output = _run(["7zz", "l", "-ba", "-slt", str(path)], cwd=path.parent, errors=False)
         names = [line.removeprefix("Path = ") for line in output.splitlines() if line.startswith("Path = ")]
     elif extractor == "bsdtar":
-        names = _run(["bsdtar", "-tf", str(path), "--passphrase", "listing"], cwd=path.parent).splitlines()
+        names = _run(
+            ["bsdtar", "-tf", str(path), "--passphrase", "listing"], cwd=path.parent, errors=False
+        ).splitlines()
     elif extractor == "bsdtar-pipe":
-        output = _run(["bsdtar", "-tf", "-", "--passphrase", "listing"], cwd=path.parent, stdin_data=path.read_bytes())
+        output = _run(
+            ["bsdtar", "-tf", "-", "--passphrase", "listing"],
+            cwd=path.parent,
+            stdin_data=path.read_bytes(),
+            errors=False,
+        )
         names = output.splitlines()
     else:
         raise ValueError(extractor)

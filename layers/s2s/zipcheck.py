@@ -172,6 +172,9 @@ class Inspection:
     bytes_read: int
     requests: int
     detail: str = ""
+    # The entry names of an accepted archive, as the central directory and local headers agree
+    # on them: for the caller (and the differential tests), never for logs.
+    names: tuple[str, ...] = ()
 
 
 class _Refusal(Exception):
@@ -337,6 +340,7 @@ def inspect_archive(
         entries=entries,
         bytes_read=reader.bytes_read,
         requests=reader.requests,
+        names=tuple(entry.name for entry in parsed),
     )
 
 
