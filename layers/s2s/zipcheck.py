@@ -37,7 +37,9 @@ Decisions where SPEC leaves room:
   sizes as zeros is refused: a streaming reader (bsdtar from a pipe) must then find the end of
   the data by searching the encrypted bytes for a descriptor signature, and the sender chooses
   those bytes, so a fake descriptor followed by a plaintext entry is read by bsdtar and by nobody
-  else. The descriptor is read with the next entry's local header (or with the directory).
+  else. For the same reason an entry with no data (a folder) may not have a descriptor: its
+  local sizes of zero are true but tell a streaming reader nothing (found by the differential
+  harness). The descriptor is read with the next entry's local header (or with the directory).
 - A folder entry (a name ending in `/`, or folder attributes) declares no uncompressed data and
   holds either nothing or, when AES-encrypted as pyzipper writes folders, an encrypted empty file
   (salt, verifier and MAC around at most an empty deflate stream: 33 bytes).
@@ -749,8 +751,9 @@ def _rule_the_entries_lie_back_to_back_from_offset_0(entries: list[_Entry], dire
     ends = [entry.header_offset for entry in ordered[1:]] + [directory.offset]
     spans = [_Span(entry, entry.header_offset, end) for entry, end in zip(ordered, ends, strict=True)]
     for span in spans:
-        least = _LOCAL.size + len(span.entry.raw_name)
-        most = least + 0xFFFF + (DESCRIPTOR_LENGTHS[-1] if span.entry.has_descriptor else 0)
+        descriptor = (DESCRIPTOR_LENGTHS[0], DESCRIPTOR_LENGTHS[-1]) if span.entry.has_descriptor else (0, 0)
+        least = _LOCAL.size + len(span.entry.raw_name) + descriptor[0]
+        most = _LOCAL.size + len(span.entry.raw_name) + 0xFFFF + descriptor[1]
         if span.room < least:
             raise _inconsistent(f"entry {span.entry.index} overlaps what follows it")
         if span.room > most:
@@ -858,6 +861,10 @@ def _rule_the_data_descriptor_agrees(span: _Span, length: int, zip64: bool, fetc
     """Flag bit 3: the descriptor right after the data states the central record's CRC and sizes,
     in the width the local header announces (8-byte sizes when it has a ZIP64 field)."""
     index = span.entry.index
+    if span.entry.compressed_size == 0:
+        # A size of zero tells a streaming reader nothing: bsdtar then searches what follows (the
+        # next entries, whose ciphertext the sender chooses) for a descriptor signature.
+        raise _inconsistent(f"entry {index} holds no data but has a data descriptor")
     expected_lengths = DESCRIPTOR_LENGTHS[2:] if zip64 else DESCRIPTOR_LENGTHS[:2]
     if length not in expected_lengths:
         raise _inconsistent(f"entry {index}: {length} bytes where its data descriptor should be")

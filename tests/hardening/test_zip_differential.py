@@ -212,7 +212,7 @@ def _extra(draw: Draw, member: Member) -> bytes:
     if kind == "zip64_true":
         return extra_field(0x0001, struct.pack("<2Q", member.central.uncompressed, member.central.compressed))
     if kind == "zip64_false":
-        return extra_field(0x0001, struct.pack("<2Q", member.central.uncompressed + 7, 0))
+        return extra_field(0x0001, struct.pack("<2Q", (member.central.uncompressed + 7) & 0xFFFFFFFF, 0))
     if kind == "aes_weak":
         return aes_field(strength=1)
     if kind == "aes_stored":

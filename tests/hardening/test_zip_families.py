@@ -1,4 +1,4 @@
-"""Issue 14: six families of archives that the landing check used to pass as AES-256 while a
+"""Issue 14: seven families of archives that the landing check used to pass as AES-256 while a
 common extractor reads pupil data from them without the password. Each is built here, proven
 genuine by running the extractor that falls for it (where it is installed), then refused by the
 checker as `not_zip` and, through the real upload path (presigned POST, landing check), rejected
@@ -7,6 +7,7 @@ with nothing stored and nothing for the recipient to see.
 The first five are the issue's; the sixth (a data descriptor forged inside the ciphertext) was
 found while building them: with flag bit 3 and zeros in the local header, bsdtar reading a pipe
 searches the encrypted bytes for the descriptor signature, and the sender chooses those bytes.
+The seventh (a folder with a data descriptor) was found by the differential harness.
 """
 
 from __future__ import annotations
@@ -115,6 +116,28 @@ def descriptor_forged_in_ciphertext() -> bytes:
     return replace(layout, members=(with_descriptor(member, zero_local=True),)).pack()
 
 
+def folder_with_a_descriptor() -> bytes:
+    """An unencrypted folder entry, as 7-Zip writes one, but with flag bit 3 and an unsigned data
+    descriptor; the AES entry after it holds, inside its "ciphertext", a descriptor signature and
+    a plaintext entry. Every size is true (the folder's are zero), yet bsdtar reading a pipe
+    searches past the folder for a signed descriptor, finds the forged one and reads on from it.
+    Found by the differential harness (tests/hardening/test_zip_differential.py)."""
+    layout = parse_archive(make_aes_zip({"docs/report.pdf": REPORT["report.pdf"]}, compression=zipfile.ZIP_STORED))
+    folder = plain_member("docs/", b"")
+    folder = replace(folder, central=replace(folder.central, external=(0o040755 << 16) | 0x10))
+    (member,) = layout.members
+    hidden = plain_member("record.txt", SECRET)
+    forged = DESCRIPTOR_SIG + struct.pack("<3L", 0, 0, 0)
+    data = member.data[:18] + forged + hidden.local.pack() + hidden.data + member.data[18:]
+    member = replace(
+        member,
+        data=data,
+        local=replace(member.local, compressed=len(data)),
+        central=replace(member.central, compressed=len(data)),
+    )
+    return replace(layout, members=(with_descriptor(folder, signature=False), member)).pack()
+
+
 Family = tuple[str, Callable[[], bytes], tuple[str, ...]]
 # Each family, and the extractors that read its plaintext on Debian 12/13 (checked below).
 FAMILIES: list[Family] = [
@@ -124,6 +147,7 @@ FAMILIES: list[Family] = [
     ("folder_renamed_by_unicode_path", folder_renamed_by_unicode_path, ("unzip", "bsdtar-pipe")),
     ("zip64_record_with_extensible_data", zip64_record_with_extensible_data, ("zipfile",)),
     ("descriptor_forged_in_ciphertext", descriptor_forged_in_ciphertext, ("bsdtar-pipe",)),
+    ("folder_with_a_descriptor", folder_with_a_descriptor, ("bsdtar-pipe",)),
 ]
 FAMILY_IDS = [family[0] for family in FAMILIES]
 READERS = [(name, build, tool) for name, build, tools in FAMILIES for tool in tools]

@@ -1095,3 +1095,24 @@ def test_each_further_entry_costs_one_read_with_the_descriptor_before_it() -> No
 
     assert result.ok, result.detail
     assert result.requests == 1 + 5
+
+
+def test_a_folder_entry_with_a_data_descriptor_is_refused() -> None:
+    # Its zero sizes are true, but tell a streaming reader nothing: bsdtar searches past it for a
+    # descriptor (tests/hardening/test_zip_families.py::folder_with_a_descriptor)
+    layout = parse_archive(build_zip([Entry("docs/", b"", NONE, zipfile.ZIP_STORED), Entry("docs/a.txt", b"a" * 50)]))
+    folder, member = layout.members
+    assert folder.central.compressed == 0
+
+    data = replace(layout, members=(with_descriptor(folder, signature=False), member)).pack()
+
+    assert_inconsistent(inspect(data))
+
+
+def test_flag_bit_3_without_room_for_a_descriptor_is_refused_not_a_crash() -> None:
+    # Found by the differential harness: the local header read would have been shorter than a header
+    data = make_aes_zip({"a": b"x"}, compression=zipfile.ZIP_STORED)
+    member = with_descriptor(parse_archive(data).members[0], zero_local=False)
+    member = replace(member, local=replace(member.local, extra=b""), descriptor=b"")  # 31 bytes in all
+
+    assert_inconsistent(inspect(set_member(data, 0, member)))
