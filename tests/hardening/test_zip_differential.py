@@ -6,10 +6,11 @@ Hypothesis mutates genuine AES-256 archives (written by pyzipper, by 7-Zip when 
 and in WinZip's AE-1/AE-2 style) at the structural level, through `zipfactory.Layout`: local
 header and central record fields, extra fields (AES, ZIP64, Unicode Path, harmless ones), gaps and
 prepended or trailing bytes, comments holding records, duplicate records and entries, ZIP64 end
-records and their extensible data, data descriptors (honest and forged), plaintext entries. Every
-archive the checker accepts is then given to Info-ZIP unzip, 7-Zip, bsdtar (from a file and from a
-pipe) and Python's zipfile, with no password and with a wrong one: none may write or return any
-entry data, and each must list the same entry names as the checker.
+records and their extensible data, data descriptors (honest and forged), records hidden in the
+ciphertext, plaintext entries. Every archive the checker accepts is then given to Info-ZIP unzip,
+7-Zip, bsdtar (from a file and from a pipe) and Python's zipfile, with no password and with a
+wrong one: none may write or return any entry data, and each must list the same entry names as
+the checker.
 
 `make test` runs a bounded, repeatable set (S2S_ZIP_FUZZ_EXAMPLES examples per extractor, 60 by
 default, derandomized); `make fuzz` raises the count and lets Hypothesis choose new examples.
@@ -342,6 +343,36 @@ def mutate_descriptor(draw: Draw, layout: Layout) -> Layout:
     return _with_member(layout, index, described)
 
 
+def mutate_ciphertext(draw: Draw, layout: Layout) -> Layout:
+    """Records inside an encrypted entry's data, which the sender chooses and no check can read:
+    a forged descriptor and a plaintext entry, a bare plaintext entry, or a directory and end
+    record. Sizes and flags stay consistent."""
+    index = _member_index(draw, layout)
+    member = layout.members[index]
+    if member.central.method != 99 or len(member.data) < 28:
+        return layout
+    kind = draw(st.sampled_from(["descriptor", "entry", "directory"]))
+    if kind == "descriptor":
+        inside = DESCRIPTOR_SIG + struct.pack("<3L", 0, 0, 0) + _hidden_entry()
+    elif kind == "entry":
+        inside = _hidden_entry()
+    else:
+        record = replace(plain_member("record.txt", SECRET).central, offset=0).pack()
+        inside = record + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(record), 0, 0)
+    at = int(draw(st.integers(0, len(member.data))))  # type: ignore[call-overload]
+    data = member.data[:at] + inside + member.data[at:]
+    return _with_member(
+        layout,
+        index,
+        replace(
+            member,
+            data=data,
+            local=replace(member.local, compressed=len(data)),
+            central=replace(member.central, compressed=len(data)),
+        ),
+    )
+
+
 def mutate_plaintext_entry(draw: Draw, layout: Layout) -> Layout:
     """A plaintext entry: honest (mixed), or with a central record that claims AES."""
     hidden = plain_member("record.txt", SECRET)
@@ -367,6 +398,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     mutate_duplicate,
     mutate_zip64,
     mutate_descriptor,
+    mutate_ciphertext,
     mutate_plaintext_entry,
     mutate_order,
 )
