@@ -67,8 +67,9 @@ build: $(SAM_STAMP) ## sam build (needs python3.13 on PATH)
 bench: $(STAMP) ## benchmarks, printed as ratios
 	$(PY) -m bench
 
-fuzz: $(STAMP) ## a longer Schemathesis run against the local stack (200 examples per operation and role)
+fuzz: $(STAMP) ## longer runs: Schemathesis on the local stack (200 examples per operation and role), zip differential harness (2000 archives per extractor)
 	S2S_FUZZ_EXAMPLES=200 $(BIN)/pytest -q -n 2 tests/fuzz
+	S2S_ZIP_FUZZ_EXAMPLES=2000 $(BIN)/pytest -q -n 2 tests/hardening/test_zip_differential.py
 
 openapi: $(STAMP) ## regenerate the committed OpenAPI document
 	$(PY) -m s2s_cli.openapi --write
