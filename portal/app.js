@@ -79,21 +79,30 @@ async function route() {
   if (!["/callback", "/", "/sign-out"].includes(path) && !user) return signInPage(path);
   const allowed = ALLOWED[path];
   if (allowed && !allowed.includes(user.kind)) return navigate("/", { replaceState: true });
-  for (const [pattern, handler] of ROUTES) {
-    const match = pattern.exec(path);
-    if (match) {
-      try {
-        await handler(...match.slice(1));
-      } catch (error) {
-        showError(error);
+  try {
+    for (const [pattern, handler] of ROUTES) {
+      const match = pattern.exec(path);
+      if (match) {
+        try {
+          await handler(...match.slice(1));
+        } catch (error) {
+          showError(error);
+        }
+        return;
       }
-      return;
     }
+    notFound();
+  } finally {
+    firstLoad = false;
   }
+}
+
+function notFound() {
   page("Page not found", p("If you typed the web address, check it is correct."), p(h("a", { href: "/", class: "govuk-link" }, "Go to the start")));
 }
 
-let rendered = false;
+// On the page's first load focus stays at the top, so that Tab reaches the skip link first.
+let firstLoad = true;
 
 /** Render a page: one h1, which takes focus after an in-app navigation (so screen readers
  * announce the new page), then its content; GOV.UK Frontend starts on what was drawn. An error
@@ -106,9 +115,7 @@ function pageWithCaption(caption, title, ...content) {
   document.title = `${title} - ${SERVICE} - GOV.UK`;
   const heading = h("h1", { class: "govuk-heading-l", tabindex: "-1" }, caption ? h("span", { class: "govuk-caption-l" }, caption) : null, title);
   replace(main, heading, ...content);
-  // On the first load leave focus alone, so that Tab reaches the skip link first.
-  if (rendered) heading.focus();
-  rendered = true;
+  if (!firstLoad) heading.focus();
   initComponents(main);
 }
 
@@ -264,6 +271,7 @@ function party(code, name) {
 
 async function transferList(box) {
   const titles = { inbox: "Inbox", outbox: "Sent files", la: "Your schools' files" };
+  const captions = { inbox: "Files sent to you", outbox: "Files you have sent", la: "Files to and from your schools" };
   page(titles[box], p("Loading..."));
   const items = [];
   let cursor = null;
@@ -289,7 +297,7 @@ async function transferList(box) {
     titles[box],
     box === "la" ? null : h("a", { href: "/upload", class: "govuk-button", "data-module": "govuk-button", draggable: "false", role: "button" }, "Send a file"),
     items.length
-      ? table(titles[box], ["File", who, "Status", "Sent", "Details"], rows, { captionSize: "hidden", "data-testid": "transfer-table" })
+      ? table(captions[box], ["File", who, "Status", "Sent", "Details"], rows, { captionSize: "hidden", "data-testid": "transfer-table" })
       : p(h("span", { "data-testid": "empty" }, empty)),
   );
 }
@@ -328,7 +336,7 @@ async function transferPage(id, banner = null) {
     summaryList([
       ["Status", statusTag(transfer.status), "status"],
       ["From", party(transfer.source, transfer.source_name)],
-      ["To", transfer.lost_pupil ? `Lost Pupils Database (${transfer.destination})` : party(transfer.recipient, transfer.recipient_name)],
+      ["To", transfer.lost_pupil ? `Lost Pupils Database (${transfer.destination})` : party(transfer.recipient, transfer.recipient_name || names[transfer.recipient])],
       ["Type", transfer.file_type],
       ["Size", formatSize(transfer.size_bytes)],
       ["UPN", transfer.upn],

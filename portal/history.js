@@ -24,7 +24,7 @@ export function orgLabel(code, names = {}) {
   if (!code) return "";
   if (code === SYSTEM) return "S2S";
   if (names[code]) return names[code];
-  if (SCHOOL.test(code)) return `school ${code}`;
+  if (SCHOOL.test(code)) return `School ${code}`;
   if (/^[0-9]{3}LLLL$/.test(code)) return `LA ${code.slice(0, 3)}`;
   if (/^[0-9]{3}XXXX$/.test(code) || code === "XXXXXXX" || code === "MMMMMMM") return `the Lost Pupils Database (${code})`;
   return code;

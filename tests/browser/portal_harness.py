@@ -74,6 +74,14 @@ class WatchedPage:
         """axe-core on the page as it is now, at WCAG 2.2 AA: no violation may remain. Also
         writes the page's screenshot as `name`.png."""
         self.page.wait_for_load_state("load")
+        headings = self.page.evaluate(
+            """() => [...document.querySelectorAll("h1, h2, h3, caption")].filter((el) => el.getClientRects().length || el.tagName === "CAPTION")
+                 .map((el) => [el.tagName.toLowerCase(), el.textContent.trim().replace(/\\s+/g, " ")])"""
+        )
+        h1s = [text for tag, text in headings if tag == "h1"]
+        assert len(h1s) == 1, f"{name}: a page has one h1, this one has {h1s}"
+        repeats = [text for tag, text in headings if tag != "h1" and text and text in h1s[0]]
+        assert not repeats, f"{name}: the heading {h1s[0]!r} is printed again as {repeats}"
         violations = axe_violations(self.page)
         self.screenshot(name)
         assert not violations, f"{name}: axe found {len(violations)} WCAG 2.2 AA violations:\n" + "\n".join(violations)
