@@ -189,6 +189,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=ROOT,
+        # The stack records itself in a per-user state file: keep the tests' out of the developer's.
+        env={**os.environ, "XDG_STATE_HOME": str(data_dir / "state")},
     )
     api = f"http://127.0.0.1:{port}"
     try:

@@ -60,6 +60,9 @@ class Stack:
 def start_stack(data_dir: Path, port: int, portal_port: int) -> Stack:
     env = {k: v for k, v in os.environ.items() if k != "LRS_ENDPOINT"}
     env["PYTHONUNBUFFERED"] = "1"
+    # The stack records itself in a per-user state file (s2s_cli.local.state): keep the tests'
+    # stacks out of the developer's own.
+    env["XDG_STATE_HOME"] = str(data_dir / "state")
     process = subprocess.Popen(
         [
             sys.executable,
