@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import pyzipper
-from localstack import LA, SCHOOL_A, SCHOOL_B, Stack, wait_for
+from localstack import LA, ROOT, SCHOOL_A, SCHOOL_B, Stack, wait_for
 from s2s_cli.local import auth
 from s2s_cli.main import main
 
@@ -647,3 +647,54 @@ def test_local_token_finds_the_running_stack_from_any_folder(stack: Stack, tmp_p
     )
     assert result.returncode == 2 and "s2s local serve" in result.stderr and "S2S_DATA_DIR" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def readme_walkthrough() -> str:
+    """The README's five-minute walkthrough (terminal 2), exactly as written there."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = text[text.index("<!-- walkthrough:") :]
+    return after.split("```bash\n", 1)[1].split("\n```", 1)[0]
+
+
+def git_status() -> str:
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all", "--ignored"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_the_readme_walkthrough_runs_in_a_scratch_folder_and_leaves_nothing_in_the_checkout(
+    stack: Stack, tmp_path: Path
+) -> None:
+    # Given the walkthrough as the README has it, against this session's stack
+    script = readme_walkthrough().replace("http://127.0.0.1:3000", stack.api)
+    assert "password" in script and 'cd "$(mktemp -d)"' in script
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("S2S_API", "S2S_TOKEN", "S2S_DATA_DIR")}
+    env.update({"TMPDIR": str(temp_root), "XDG_STATE_HOME": str(stack.data_dir / "state")})
+    before = git_status()
+    # When it runs from the checkout, as a developer's second terminal would
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script + '\necho "SCRATCH=$PWD"'],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    # Then every step worked: the file went, B downloaded exactly what A packed, A sees the download
+    assert result.returncode == 0, result.stdout + result.stderr
+    scratch = Path(result.stdout.strip().splitlines()[-1].removeprefix("SCRATCH="))
+    assert scratch.parent == temp_root
+    name = "8231234_CTF_8232345_001.zip"
+    assert (scratch / "downloads" / name).read_bytes() == (scratch / name).read_bytes()
+    assert json.loads((scratch / "sent.json").read_text())["status"] == "available"
+    assert "Downloaded by school 8232345" in result.stdout and "Total" in result.stdout
+    # And it wrote only in its scratch folder: the checkout is as it was, password file and all
+    assert git_status() == before
+    assert (scratch / "zip-password.txt").is_file() and not (ROOT / "zip-password.txt").exists()
