@@ -222,6 +222,13 @@ def test_upload_by_keyboard_only_with_focus_on_each_error(
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Space")
     chooser.value.set_files(str(path))
+    # (record each state the progress tag shows on the way)
+    page.evaluate(
+        """() => { window.uploadStates = [];
+          new MutationObserver(() => { const tag = document.querySelector("[data-testid=upload-state]");
+            if (tag && window.uploadStates.at(-1) !== tag.dataset.state) window.uploadStates.push(tag.dataset.state); })
+            .observe(document.getElementById("upload-progress"), { childList: true, subtree: true }); }"""
+    )
     tab_until(page, "el.id === 'send'", limit=3)
     page.keyboard.press("Enter")
     result = outcome(page)
@@ -231,6 +238,8 @@ def test_upload_by_keyboard_only_with_focus_on_each_error(
     state = page.get_by_test_id("upload-state")
     assert state.get_attribute("data-state") == "accepted" and state.inner_text() == "Sent"
     assert page.locator("progress").count() == 0
+    assert page.evaluate("window.uploadStates") == ["preparing", "uploading", "checking", "accepted"]
+    assert page.locator("#upload-announcer[aria-live=polite]").count() == 1
     a.check("upload-sent")
     tab_until(page, 'el.textContent.trim() === "See the file\'s page"', limit=5)
     page.keyboard.press("Enter")
