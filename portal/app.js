@@ -343,7 +343,6 @@ async function transferPage(id, banner = null) {
       ["SHA-256", transfer.sha256 ? h("code", { class: "app-hash" }, transfer.sha256) : null],
       [transfer.available_at ? "Sent" : "Started", formatDateTime(transfer.available_at || transfer.created_at)],
       ["First downloaded", formatDateTime(transfer.downloaded_at)],
-      rejected ? ["Reason", transfer.reason_message || transfer.reason] : null,
       LIVE.includes(transfer.status) ? ["Available until", formatDate(transfer.expires_at), "expires"] : null,
       transfer.status === "expired" ? ["Expired on", formatDate(transfer.expires_at)] : null,
     ].filter(Boolean), { "data-testid": "transfer-summary" }),

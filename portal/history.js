@@ -53,7 +53,7 @@ export function historyRows(transfer, viewer, names = {}) {
         what = "Checked and accepted";
         break;
       case "rejected":
-        what = `Checked and rejected: ${transfer.reason_message || details.reason || "the file did not pass the checks"}`;
+        what = "Checked and rejected"; // the reason is in the banner at the top of the page
         break;
       case "downloaded":
         what = `Downloaded by ${org}`;

@@ -161,8 +161,7 @@ def history(detail: dict[str, Any], who: Viewer) -> list[tuple[str, str, str]]:
         what = {
             "created": f"Upload started by {org}",
             "available": "Checked and accepted",
-            "rejected": "Checked and rejected: "
-            + str(detail.get("reason_message") or details.get("reason") or "the file did not pass the checks"),
+            "rejected": "Checked and rejected (see Reason above)",
             "downloaded": f"Downloaded by {org}",
             "withdrawn": f"Withdrawn by {org}",
             "removed": f"Removed by {org}",

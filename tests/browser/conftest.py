@@ -79,7 +79,7 @@ def new_page(browser: Browser) -> Iterator[Callable[[], WatchedPage]]:
 
     def make() -> WatchedPage:
         context = browser.new_context(accept_downloads=True, locale="en-GB", timezone_id="Europe/London")
-        context.set_default_timeout(15000)
+        context.set_default_timeout(30000)  # a loaded 2-core machine is slow, not wrong
         # Injected before the page's own scripts, outside its CSP (which forbids inline scripts).
         context.add_init_script(axe_source)
         contexts.append(context)
