@@ -354,3 +354,98 @@ def test_the_skip_link_is_the_first_thing_the_keyboard_reaches(
     assert skip.is_visible()
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main-content"
+
+
+OTHER_ORGS_DETAILS = {
+    "transfer_id": "t1",
+    "source": "8231234",
+    "source_name": "Alpha Primary",
+    "recipient": "8232345",
+    "reason_message": None,
+    "audit": [
+        {
+            "action": "created",
+            "at": "2026-12-03T09:00:00Z",
+            "actor_org": "8231234",
+            "actor_user": "user-a",
+            "source_ip": "10.1.1.1",
+            "user_agent": "A-Browser/1",
+            "details": {},
+        },
+        {
+            "action": "available",
+            "at": "2026-12-03T09:00:05Z",
+            "actor_org": "S2S",
+            "actor_user": "landing-check",
+            "source_ip": "",
+            "user_agent": "",
+            "details": {},
+        },
+        {
+            "action": "email_sent",
+            "at": "2026-12-03T09:00:06Z",
+            "actor_org": "S2S",
+            "actor_user": "notify",
+            "source_ip": "",
+            "user_agent": "",
+            "details": {"type": "transfer.available", "org": "8232345", "to": "head@school-b.example"},
+        },
+        {
+            "action": "downloaded",
+            "at": "2026-12-03T09:58:00Z",
+            "actor_org": "8232345",
+            "actor_user": "user-b",
+            "source_ip": "10.2.2.2",
+            "user_agent": "B-Browser/2",
+            "details": {"source_ip": "10.2.2.2", "user_agent": "B-Browser/2"},
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("viewer", "shown", "hidden_text"),
+    [
+        # The sender sees its own person and address, and B only as B
+        (
+            {"kind": "school", "org": "8231234", "la": "823", "sub": "user-a"},
+            ["You, Alpha Primary (from 10.1.1.1, A-Browser/1)", "Downloaded by School 8232345"],
+            ["user-b", "10.2.2.2", "B-Browser/2"],
+        ),
+        # The recipient sees its own people, and A only as A
+        (
+            {"kind": "school", "org": "8232345", "la": "823", "sub": "user-b"},
+            ["You, School 8232345 (from 10.2.2.2, B-Browser/2)"],
+            ["user-a", "10.1.1.1", "A-Browser/1"],
+        ),
+        # Their LA sees its schools' people as the schools do
+        ({"kind": "la", "org": "823LLLL", "la": "823", "sub": "la-user"}, ["user-a", "user-b", "B-Browser/2"], []),
+        # Another LA's officer sees organisations only
+        (
+            {"kind": "la", "org": "330LLLL", "la": "330", "sub": "other"},
+            ["Downloaded by School 8232345"],
+            ["user-a", "user-b", "10.1.1.1", "B-Browser/2"],
+        ),
+    ],
+)
+def test_the_history_shows_people_only_to_their_own_organisation_whatever_the_api_sends(
+    portal_page: WatchedPage, viewer: dict[str, str], shown: list[str], hidden_text: list[str]
+) -> None:
+    # Given an API answer that (wrongly) carries every organisation's people and an email address
+    rows = portal_page.page.evaluate(
+        """async ([transfer, viewer]) => {
+          const { historyRows } = await import('/history.js');
+          return historyRows(transfer, viewer, { [transfer.source]: transfer.source_name }).map((r) => `${r.what} | ${r.who}`);
+        }""",
+        [OTHER_ORGS_DETAILS, viewer],
+    )
+    text = "\n".join(rows)
+    # Then the history is in words, the email names the organisation, never the address
+    assert rows[1] == "Checked and accepted | S2S"
+    assert rows[2] == "Email sent to School 8232345: a file is ready | S2S"
+    assert "head@school-b.example" not in text and "landing-check" not in text
+    # And each viewer sees the people of its own organisation (and an LA its schools') only
+    for needle in shown:
+        assert needle in text, (needle, text)
+    for needle in hidden_text:
+        assert needle not in text, (needle, text)

@@ -698,3 +698,59 @@ def test_the_readme_walkthrough_runs_in_a_scratch_folder_and_leaves_nothing_in_t
     # And it wrote only in its scratch folder: the checkout is as it was, password file and all
     assert git_status() == before
     assert (scratch / "zip-password.txt").is_file() and not (ROOT / "zip-password.txt").exists()
+
+
+def test_show_hides_other_organisations_people_whatever_the_api_sends() -> None:
+    from s2s_cli import display
+
+    detail = {
+        "source": "8231234",
+        "source_name": "Alpha Primary",
+        "recipient": "8232345",
+        "audit": [
+            {
+                "action": "created",
+                "at": "2026-12-03T09:00:00Z",
+                "actor_org": "8231234",
+                "actor_user": "user-a",
+                "source_ip": "10.1.1.1",
+                "user_agent": "A-Browser/1",
+                "details": {},
+            },
+            {
+                "action": "email_sent",
+                "at": "2026-12-03T09:00:06Z",
+                "actor_org": "S2S",
+                "actor_user": "notify",
+                "details": {"type": "transfer.available", "org": "8232345", "to": "head@school-b.example"},
+            },
+            {
+                "action": "downloaded",
+                "at": "2026-12-03T09:58:00Z",
+                "actor_org": "8232345",
+                "actor_user": "user-b",
+                "source_ip": "10.2.2.2",
+                "user_agent": "B-Browser/2",
+                "details": {},
+            },
+        ],
+        "downloads": [
+            {
+                "at": "2026-12-03T09:58:00Z",
+                "organisation": "8232345",
+                "user": "user-b",
+                "source_ip": "10.2.2.2",
+                "user_agent": "B-Browser/2",
+            },
+        ],
+    }
+    sender = display.Viewer("school", "8231234", "823", "user-a", None)
+    text = "\n".join(" | ".join(row) for row in display.history(detail, sender))
+    text += "\n" + "\n".join(" | ".join(row) for row in display.receipts(detail, sender))
+    assert "you, Alpha Primary (8231234) (from 10.1.1.1, A-Browser/1)" in text
+    assert "Email sent to school 8232345: a file is ready" in text
+    for secret in ("user-b", "10.2.2.2", "B-Browser/2", "head@school-b.example"):
+        assert secret not in text
+    la = display.Viewer("la", "823LLLL", "823", "officer", None)
+    la_text = "\n".join(" | ".join(row) for row in display.history(detail, la))
+    assert "user-b" in la_text and "B-Browser/2" in la_text and "head@school-b.example" not in la_text
