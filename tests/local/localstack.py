@@ -63,6 +63,9 @@ def start_stack(data_dir: Path, port: int, portal_port: int | None) -> Stack:
     env["PYTHONUNBUFFERED"] = "1"
     portal_args = ["--portal-port", str(portal_port)] if portal_port is not None else []
     portal_port = portal_port if portal_port is not None else port + 1
+    # The stack records itself in a per-user state file (s2s_cli.local.state): keep the tests'
+    # stacks out of the developer's own.
+    env["XDG_STATE_HOME"] = str(data_dir / "state")
     process = subprocess.Popen(
         [
             sys.executable,
