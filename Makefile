@@ -16,7 +16,7 @@ SAM_STAMP := $(SAM_VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup run test test-fast lint format typecheck validate build bench fuzz openapi openapi-check lock clean
+.PHONY: help setup portal-assets run test test-fast lint format typecheck validate build bench fuzz openapi openapi-check lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,12 +35,35 @@ $(SAM_STAMP):
 	$(SAM_VENV)/bin/python -m pip install -q aws-sam-cli
 	@touch $@
 
-setup: $(STAMP) $(SAM_STAMP) ## create the virtual environments (app+tests, and aws-sam-cli on its own)
+# The portal's front end: GOV.UK Frontend's precompiled dist files (CSS, the JS module, fonts and
+# images) copied from the pinned npm package into portal/, where the local stack and
+# `s2s portal publish` serve them as they are. No bundler. axe-core stays in node_modules for the
+# browser tests.
+NPM_STAMP := node_modules/.installed
+GOVUK_DIST := node_modules/govuk-frontend/dist/govuk
+PORTAL_ASSETS := portal/govuk/govuk-frontend.min.js
 
-run: $(STAMP) ## set up and run the whole service locally (s2s local serve)
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js (apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(PORTAL_ASSETS): $(NPM_STAMP)
+	rm -rf portal/govuk portal/assets
+	mkdir -p portal/govuk
+	cp $(GOVUK_DIST)/govuk-frontend.min.css $(GOVUK_DIST)/govuk-frontend.min.css.map portal/govuk/
+	cp $(GOVUK_DIST)/govuk-frontend.min.js $(GOVUK_DIST)/govuk-frontend.min.js.map portal/govuk/
+	cp -R $(GOVUK_DIST)/assets portal/assets
+	@touch $@
+
+portal-assets: $(PORTAL_ASSETS) ## npm ci and copy GOV.UK Frontend's dist assets into portal/
+
+setup: $(STAMP) $(SAM_STAMP) $(PORTAL_ASSETS) ## create the virtual environments (app+tests, and aws-sam-cli on its own) and the portal's assets
+
+run: $(STAMP) $(PORTAL_ASSETS) ## set up and run the whole service locally (s2s local serve)
 	$(BIN)/s2s local serve
 
-test: $(STAMP) $(SAM_STAMP) ## run the whole test suite (unit, functional, template, local stack)
+test: $(STAMP) $(SAM_STAMP) $(PORTAL_ASSETS) ## run the whole test suite (unit, functional, template, local stack)
 	S2S_SAM=$(abspath $(SAM_VENV))/bin/sam $(BIN)/pytest -n 2 -q
 
 test-fast: $(STAMP) ## unit and functional tests only
@@ -61,14 +84,15 @@ validate: $(SAM_STAMP) $(STAMP) ## sam validate --lint and cfn-lint
 	$(SAM_VENV)/bin/sam validate --lint --region eu-west-2
 	$(BIN)/cfn-lint template.yaml
 
-build: $(SAM_STAMP) ## sam build (needs python3.13 on PATH)
+build: $(SAM_STAMP) $(PORTAL_ASSETS) ## sam build (needs python3.13 on PATH) and the portal's assets
 	PATH="$$(dirname $(PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build
 
 bench: $(STAMP) ## benchmarks, printed as ratios
 	$(PY) -m bench
 
-fuzz: $(STAMP) ## a longer Schemathesis run against the local stack (200 examples per operation and role)
+fuzz: $(STAMP) ## longer runs: Schemathesis on the local stack (200 examples per operation and role), zip differential harness (2000 archives per extractor)
 	S2S_FUZZ_EXAMPLES=200 $(BIN)/pytest -q -n 2 tests/fuzz
+	S2S_ZIP_FUZZ_EXAMPLES=2000 $(BIN)/pytest -q -n 2 tests/hardening/test_zip_differential.py
 
 openapi: $(STAMP) ## regenerate the committed OpenAPI document
 	$(PY) -m s2s_cli.openapi --write
@@ -80,4 +104,4 @@ lock: $(STAMP) ## resolve layers/requirements.in for the Lambda runtime into the
 	$(PY) scripts/lock_layer.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache node_modules portal/govuk portal/assets

@@ -1,27 +1,35 @@
 // The S2S portal: a single page app with one thing per page, routed on location.pathname so
-// that the links in emails (/transfers/<id>) open the right page. Plain ES modules, no build.
+// that the links in emails (/transfers/<id>) open the right page. Plain ES modules and GOV.UK
+// Frontend's precompiled files, no build step.
 //
 // Nothing here downloads by itself: a transfer's page asks the API for a short-lived link only
 // when the Download button is pressed, because mail scanners and previews open links in emails.
 
 import { api, ApiError, configureApi, StaleNavigation, uploadWithProgress } from "./api.js";
 import { currentUser, finishSignIn, signOut, startSignIn } from "./auth.js";
-import { age, formatDate, formatDateTime, formatSize, h, replace, s, summaryList, table } from "./dom.js";
+import {
+  errorSummary, formatDate, formatDateTime, formatSize, h, hidden, initComponents, notificationBanner, p, replace, s,
+  startGovukFrontend, summaryList, table, tag, when,
+} from "./dom.js";
+import { historyRows, mayShowPeople, orgLabel } from "./history.js";
 import { loadNaming, NamingError } from "./naming.js";
 
-const STATUS_WORDS = {
-  pending_upload: "Waiting for upload",
-  available: "Ready to download",
-  downloaded: "Downloaded",
-  withdrawn: "Withdrawn by the sender",
-  removed: "Removed",
-  rejected: "Rejected",
-  expired: "Expired",
+const SERVICE = "Send files school to school";
+
+export const STATUS = {
+  pending_upload: ["Waiting for upload", "grey"],
+  available: ["Ready to download", "blue"],
+  downloaded: ["Downloaded", "green"],
+  withdrawn: ["Withdrawn by the sender", "grey"],
+  removed: ["Removed", "grey"],
+  rejected: ["Rejected", "red"],
+  expired: ["Expired", "orange"],
 };
+const LIVE = ["pending_upload", "available", "downloaded"];
 
 const main = document.getElementById("main-content");
-const nav = document.getElementById("site-nav");
-const account = document.getElementById("account");
+const serviceNavigation = document.getElementById("service-navigation");
+const signedIn = document.getElementById("signed-in");
 let config = null;
 let user = null;
 let pollTimer = null;
@@ -31,6 +39,7 @@ let pollTimer = null;
 const ROUTES = [
   [/^\/$/, home],
   [/^\/callback$/, callback],
+  [/^\/sign-out$/, signOutPage],
   [/^\/inbox$/, () => transferList("inbox")],
   [/^\/sent$/, () => transferList("outbox")],
   [/^\/la-files$/, () => transferList("la")],
@@ -67,51 +76,60 @@ async function route() {
   user = currentUser();
   configureApi({ apiUrl: config.api_url, token: user && user.token, onUnauthorised: expired });
   renderHeader();
-  if (path !== "/callback" && path !== "/" && !user) return signInPage(path);
+  if (!["/callback", "/", "/sign-out"].includes(path) && !user) return signInPage(path);
   const allowed = ALLOWED[path];
   if (allowed && !allowed.includes(user.kind)) return navigate("/", { replaceState: true });
-  for (const [pattern, page] of ROUTES) {
-    const match = pattern.exec(path);
-    if (match) {
-      try {
-        await page(...match.slice(1));
-      } catch (error) {
-        showError(error);
+  try {
+    for (const [pattern, handler] of ROUTES) {
+      const match = pattern.exec(path);
+      if (match) {
+        try {
+          await handler(...match.slice(1));
+        } catch (error) {
+          showError(error);
+        }
+        return;
       }
-      return;
     }
+    notFound();
+  } finally {
+    firstLoad = false;
   }
-  page("Page not found", h("p", {}, "There is no page at this address. "), h("p", {}, h("a", { href: "/" }, "Go to the start")));
 }
 
-/** Render a page: a heading that takes focus (so screen readers announce it) and its content. */
+function notFound() {
+  page("Page not found", p("If you typed the web address, check it is correct."), p(h("a", { href: "/", class: "govuk-link" }, "Go to the start")));
+}
+
+// On the page's first load focus stays at the top, so that Tab reaches the skip link first.
+let firstLoad = true;
+
+/** Render a page: one h1, which takes focus after an in-app navigation (so screen readers
+ * announce the new page), then its content; GOV.UK Frontend starts on what was drawn. An error
+ * summary on the page takes focus instead (GOV.UK Frontend moves it there). */
 function page(title, ...content) {
-  document.title = `${title} - Send files school to school`;
-  const heading = h("h1", { class: "heading-l", tabindex: "-1" }, title);
-  replace(main, heading, ...content);
-  // After an in-app navigation, move focus to the new heading so screen readers announce it; on
-  // the first load leave it alone, so that Tab reaches the skip link first.
-  if (rendered) heading.focus();
-  rendered = true;
+  return pageWithCaption(null, title, ...content);
 }
 
-let rendered = false;
+function pageWithCaption(caption, title, ...content) {
+  document.title = `${title} - ${SERVICE} - GOV.UK`;
+  const heading = h("h1", { class: "govuk-heading-l", tabindex: "-1" }, caption ? h("span", { class: "govuk-caption-l" }, caption) : null, title);
+  replace(main, heading, ...content);
+  if (!firstLoad) heading.focus();
+  initComponents(main);
+}
 
 function showError(error) {
   if (error instanceof StaleNavigation) return; // the page it was for is gone
   if (error instanceof ApiError && error.status === 401) return signInPage(location.pathname);
   const title = error instanceof ApiError && error.status === 404 ? "File not found" : "Sorry, there is a problem";
-  page(title, errorSummary(error));
+  page(title, errorSummary([[error.message, null]]));
 }
 
-function errorSummary(error, extra = []) {
-  return h(
-    "div",
-    { class: "error-summary", role: "alert", tabindex: "-1" },
-    h("h2", { class: "error-summary-title" }, "There is a problem"),
-    h("p", { class: "error-message" }, error.message),
-    extra,
-  );
+/** An error shown inside a page's result area (after a button press): the summary takes focus. */
+function showErrorIn(container, error, extra = null) {
+  replace(container, errorSummary([[error.message, null]], { extra }));
+  initComponents(container);
 }
 
 document.addEventListener("click", (event) => {
@@ -127,61 +145,93 @@ window.addEventListener("popstate", route);
 
 // ------------------------------------------------------------------------- header and sign-in
 
+const MENUS = {
+  school: [["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/subscriptions", "Email alerts"]],
+  la: [
+    ["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/la-files", "Your schools' files"],
+    ["/reports", "Reports"], ["/undownloaded", "Not downloaded"], ["/lost-pupils", "Lost pupils"],
+    ["/subscriptions", "Email alerts"],
+  ],
+  dfe: [["/reports", "Reports"], ["/undownloaded", "Not downloaded"]],
+};
+
+/** GOV.UK's service navigation: the service name, the pages this user may open, and Sign out. */
 function renderHeader() {
-  if (!user) {
-    replace(nav);
-    replace(account);
-    return;
-  }
-  const links = {
-    school: [["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/subscriptions", "Email alerts"]],
-    la: [
-      ["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/la-files", "Your schools' files"],
-      ["/reports", "Reports"], ["/undownloaded", "Not downloaded"], ["/lost-pupils", "Lost pupils"],
-      ["/subscriptions", "Email alerts"],
-    ],
-    dfe: [["/reports", "Reports"], ["/undownloaded", "Not downloaded"]],
-  }[user.kind] || [];
-  replace(
-    nav,
-    h("ul", { class: "nav-list" }, links.map(([href, text]) => {
-      const current = location.pathname === href;
-      return h("li", {}, h("a", { href, class: "nav-link", "aria-current": current ? "page" : null }, text));
-    })),
+  const links = user ? [...(MENUS[user.kind] || []), ["/sign-out", "Sign out"]] : [];
+  const items = links.map(([href, text]) => {
+    const current = location.pathname === href;
+    return h(
+      "li",
+      { class: current ? "govuk-service-navigation__item govuk-service-navigation__item--active" : "govuk-service-navigation__item" },
+      h(
+        "a",
+        { class: "govuk-service-navigation__link", href, "aria-current": current ? "page" : null },
+        current ? h("strong", { class: "govuk-service-navigation__active-fallback" }, text) : text,
+      ),
+    );
+  });
+  const section = h(
+    "section",
+    { "aria-label": "Service information", class: "govuk-service-navigation", "data-module": "govuk-service-navigation" },
+    h(
+      "div",
+      { class: "govuk-width-container" },
+      h(
+        "div",
+        { class: "govuk-service-navigation__container" },
+        h("span", { class: "govuk-service-navigation__service-name" }, h("a", { href: "/", class: "govuk-service-navigation__link" }, SERVICE)),
+        items.length
+          ? h(
+              "nav",
+              { "aria-label": "Menu", class: "govuk-service-navigation__wrapper" },
+              h("button", { type: "button", class: "govuk-service-navigation__toggle govuk-js-service-navigation-toggle", "aria-controls": "navigation", hidden: true, "aria-hidden": "true" }, "Menu"),
+              h("ul", { class: "govuk-service-navigation__list", id: "navigation" }, items),
+            )
+          : null,
+      ),
+    ),
   );
+  replace(serviceNavigation, section);
+  initComponents(serviceNavigation);
   replace(
-    account,
-    h("span", { class: "account-org", "data-testid": "org-name" }, user.name || user.org),
-    " ",
-    h("span", { class: "account-email" }, user.email),
-    " ",
-    h("button", {
-      type: "button",
-      class: "button button-secondary",
-      onclick: () => {
-        signOut();
-        navigate("/");
-      },
-    }, "Sign out"),
+    signedIn,
+    user
+      ? h(
+          "p",
+          { class: "govuk-body-s app-signed-in__text" },
+          "Signed in as ",
+          h("strong", {}, user.email || "you"),
+          " for ",
+          h("span", { "data-testid": "org-name" }, user.name || user.org),
+          user.org ? ` (${user.org})` : "",
+        )
+      : null,
   );
 }
 
 function signInPage(returnTo = "/") {
   page(
-    "Send files school to school",
-    h("p", { class: "lead" }, "Send and receive pupil files (CTF, ATF and admissions files) securely between schools and local authorities."),
-    h("p", {}, "Sign in with your DfE Sign-in account to see your files."),
-    h("button", { type: "button", class: "button", id: "sign-in", onclick: () => startSignIn(config, returnTo) }, "Sign in"),
+    SERVICE,
+    h("p", { class: "govuk-body-l" }, "Send and receive pupil files (CTF, ATF and admissions files) securely between schools and local authorities."),
+    p("Sign in with your DfE Sign-in account to see your files."),
+    h("button", { type: "button", class: "govuk-button govuk-button--start", "data-module": "govuk-button", id: "sign-in", onclick: () => startSignIn(config, returnTo) }, "Sign in"),
   );
 }
 
+function signOutPage() {
+  signOut();
+  user = null;
+  renderHeader();
+  page("You have signed out", p("Your files stay in the service until they expire."), h("button", { type: "button", class: "govuk-button", "data-module": "govuk-button", onclick: () => startSignIn(config, "/") }, "Sign in"));
+}
+
 async function callback() {
-  page("Signing you in", h("p", {}, "Please wait."));
+  page("Signing you in", p("Please wait."));
   let next;
   try {
     next = await finishSignIn(config);
   } catch (error) {
-    page("Sign-in did not work", errorSummary(error), h("button", { type: "button", class: "button", onclick: () => startSignIn(config, "/") }, "Sign in again"));
+    page("Sign-in did not work", errorSummary([[error.message, null]]), h("button", { type: "button", class: "govuk-button", onclick: () => startSignIn(config, "/") }, "Sign in again"));
     return;
   }
   navigate(next, { replaceState: true });
@@ -195,7 +245,7 @@ function home() {
   if (!user) return signInPage("/");
   if (user.kind === "dfe") return navigate("/reports", { replaceState: true });
   if (user.kind === "unknown") {
-    return page("You cannot use this service", h("p", {}, "Your sign-in is not for a school, a local authority or the Department for Education."));
+    return page("You cannot use this service", p("Your sign-in is not for a school, a local authority or the Department for Education."));
   }
   return navigate("/inbox", { replaceState: true });
 }
@@ -203,12 +253,26 @@ function home() {
 // ------------------------------------------------------------------------- transfers
 
 function statusTag(status) {
-  return h("strong", { class: `tag tag-${status}` }, STATUS_WORDS[status] || status);
+  const [text, colour] = STATUS[status] || [status, "grey"];
+  return tag(text, colour, { "data-status": status });
+}
+
+/** What a list row says beside the status: until when a live file can be downloaded, or why a
+ * rejected one was refused (a rejected file has no expiry anyone needs). */
+function rowDetails(item) {
+  if (item.status === "rejected") return h("span", { "data-testid": "row-reason" }, item.reason_message || item.reason || "");
+  if (item.status === "pending_upload" || item.status === "available") return `Until ${formatDate(item.expires_at)}`;
+  return "";
+}
+
+function party(code, name) {
+  return name && name !== code ? `${name} (${code})` : code;
 }
 
 async function transferList(box) {
   const titles = { inbox: "Inbox", outbox: "Sent files", la: "Your schools' files" };
-  page(titles[box], h("p", {}, "Loading..."));
+  const captions = { inbox: "Files sent to you", outbox: "Files you have sent", la: "Files to and from your schools" };
+  page(titles[box], p("Loading..."));
   const items = [];
   let cursor = null;
   do {
@@ -216,64 +280,91 @@ async function transferList(box) {
     items.push(...result.items);
     cursor = result.next_cursor;
   } while (cursor && items.length < 500);
-  const who = box === "inbox" ? "From" : box === "outbox" ? "To" : "From / to";
+  const who = box === "inbox" ? "From" : box === "outbox" ? "To" : "From and to";
   const rows = items.map((item) => [
-    h("a", { href: `/transfers/${item.transfer_id}`, class: "file-link" }, item.filename),
-    box === "inbox" ? item.source_name || item.source : box === "outbox" ? item.recipient : `${item.source} → ${item.recipient}`,
+    h("a", { href: `/transfers/${item.transfer_id}`, class: "govuk-link", "data-testid": "file-link" }, item.filename),
+    box === "inbox"
+      ? party(item.source, item.source_name)
+      : box === "outbox"
+        ? party(item.recipient, item.recipient_name)
+        : `${party(item.source, item.source_name)} to ${party(item.recipient, item.recipient_name)}`,
     statusTag(item.status),
-    age(item.available_at || item.created_at),
-    formatDate(item.expires_at),
+    when(item.available_at || item.created_at),
+    rowDetails(item),
   ]);
   const empty = { inbox: "No files have been sent to you.", outbox: "You have not sent any files.", la: "No files to or from your schools." }[box];
   page(
     titles[box],
+    box === "la" ? null : h("a", { href: "/upload", class: "govuk-button", "data-module": "govuk-button", draggable: "false", role: "button" }, "Send a file"),
     items.length
-      ? table(titles[box], ["File", who, "Status", "Age", "Expires"], rows, { "data-testid": "transfer-table" })
-      : h("p", { class: "empty" }, empty),
-    box === "la" ? null : h("p", {}, h("a", { href: "/upload", class: "button" }, "Send a file")),
+      ? table(captions[box], ["File", who, "Status", "Sent", "Details"], rows, { captionSize: "hidden", "data-testid": "transfer-table" })
+      : p(h("span", { "data-testid": "empty" }, empty)),
   );
 }
 
-async function transferPage(id) {
+async function transferPage(id, banner = null) {
   const transfer = await api("GET", `/transfers/${encodeURIComponent(id)}`);
-  const result = h("div", { id: "download-result", "aria-live": "polite" });
-  const actions = h("div", { class: "button-group" });
+  const result = h("div", { id: "download-result" });
+  const actions = h("div", { class: "govuk-button-group" });
   if (transfer.can_download) {
     actions.append(
-      h("button", { type: "button", class: "button", id: "download", onclick: (event) => download(transfer, event.currentTarget, result) }, "Download"),
+      h("button", { type: "button", class: "govuk-button", "data-module": "govuk-button", id: "download", onclick: (event) => download(transfer, event.currentTarget, result) }, "Download"),
     );
   }
   if (transfer.direction !== "received" && transfer.status === "available") {
     actions.append(
-      h("button", { type: "button", class: "button button-warning", onclick: () => withdraw(transfer, result) }, "Withdraw this file"),
+      h("button", { type: "button", class: "govuk-button govuk-button--warning", "data-module": "govuk-button", onclick: () => withdraw(transfer, result) }, "Withdraw this file"),
     );
   }
-  const audit = (transfer.audit || []).map((event) => [formatDateTime(event.at), event.action.replace(/_/g, " "), event.actor_org, event.actor_user]);
-  const receipts = (transfer.downloads || []).map((receipt) => [formatDateTime(receipt.at), receipt.organisation, receipt.user]);
-  page(
+  const names = nameBook(transfer);
+  const receipts = (transfer.downloads || []).map((receipt) => [
+    when(receipt.at),
+    mayShowPeople(user, receipt.organisation) && receipt.user
+      ? `${receipt.user === user.sub ? "You" : receipt.user}, ${orgLabel(receipt.organisation, names)}`
+      : orgLabel(receipt.organisation, names),
+  ]);
+  const history = historyRows(transfer, user, names).map((row) => [when(row.at), row.what, row.who]);
+  const rejected = transfer.status === "rejected";
+  const caption = transfer.direction === "received" ? "File sent to you" : "File you sent";
+  pageWithCaption(
+    caption,
     transfer.filename,
-    h("p", {}, statusTag(transfer.status)),
-    transfer.status === "rejected"
-      ? h("div", { class: "error-summary", role: "alert" }, h("h2", { class: "error-summary-title" }, "This file was rejected"), h("p", { "data-testid": "reason" }, transfer.reason_message || transfer.reason))
+    banner,
+    rejected
+      ? notificationBanner({ title: "Rejected", heading: "This file was rejected", body: p(h("span", { "data-testid": "reason" }, transfer.reason_message || transfer.reason)), attrs: { "data-testid": "rejected-banner" } })
       : null,
     summaryList([
-      ["From", `${transfer.source_name || ""} (${transfer.source})`],
-      ["To", transfer.lost_pupil ? `Lost Pupils Database (${transfer.destination})` : transfer.recipient],
+      ["Status", statusTag(transfer.status), "status"],
+      ["From", party(transfer.source, transfer.source_name)],
+      ["To", transfer.lost_pupil ? `Lost Pupils Database (${transfer.destination})` : party(transfer.recipient, transfer.recipient_name || names[transfer.recipient])],
       ["Type", transfer.file_type],
       ["Size", formatSize(transfer.size_bytes)],
       ["UPN", transfer.upn],
-      ["SHA-256", transfer.sha256 ? h("code", { class: "hash" }, transfer.sha256) : null],
-      ["Sent", formatDateTime(transfer.available_at || transfer.created_at)],
+      ["SHA-256", transfer.sha256 ? h("code", { class: "app-hash" }, transfer.sha256) : null],
+      [transfer.available_at ? "Sent" : "Started", formatDateTime(transfer.available_at || transfer.created_at)],
       ["First downloaded", formatDateTime(transfer.downloaded_at)],
-      ["Expires", formatDate(transfer.expires_at)],
-    ]),
-    actions,
+      LIVE.includes(transfer.status) ? ["Available until", formatDate(transfer.expires_at), "expires"] : null,
+      transfer.status === "expired" ? ["Expired on", formatDate(transfer.expires_at)] : null,
+    ].filter(Boolean), { "data-testid": "transfer-summary" }),
+    actions.childElementCount ? actions : null,
     result,
-    h("h2", { class: "heading-m" }, "Downloads"),
-    receipts.length ? table("Download receipts", ["When", "Organisation", "User"], receipts) : h("p", {}, "Nobody has downloaded this file yet."),
-    h("h2", { class: "heading-m" }, "History"),
-    audit.length ? table("Audit trail", ["When", "What", "Organisation", "User"], audit, { "data-testid": "audit" }) : h("p", {}, "No history yet."),
+    rejected
+      ? null
+      : receipts.length
+        ? table("Downloads", ["When", "Who"], receipts, { "data-testid": "receipts" })
+        : [h("h2", { class: "govuk-heading-m" }, "Downloads"), p(h("span", { "data-testid": "no-downloads" }, "Nobody has downloaded this file yet."))],
+    history.length ? table("History", ["When", "What happened", "Who"], history, { "data-testid": "audit" }) : null,
   );
+}
+
+/** Display names for the organisations a transfer mentions: the API names the sender, and may
+ * name the recipient; the signed-in user's own organisation is named by their token. */
+function nameBook(transfer) {
+  const names = {};
+  if (transfer.source_name) names[transfer.source] = transfer.source_name;
+  if (transfer.recipient_name) names[transfer.recipient] = transfer.recipient_name;
+  if (user && user.org && user.name) names[user.org] = user.name;
+  return names;
 }
 
 async function download(transfer, button, result) {
@@ -281,23 +372,31 @@ async function download(transfer, button, result) {
   try {
     // A fresh link, valid for minutes, asked for only now that a person has pressed the button.
     const link = await api("POST", `/transfers/${encodeURIComponent(transfer.transfer_id)}/download`);
-    replace(result, h("p", { class: "notice" }, "Your download has started."));
     location.assign(link.url);
   } catch (error) {
-    replace(result, errorSummary(error));
-  } finally {
     button.disabled = false;
+    showErrorIn(result, error);
+    return;
   }
+  // The download is recorded: draw the page again, so its status and receipts say so.
+  const banner = notificationBanner({
+    success: true,
+    heading: "Your download has started",
+    body: p("Check your downloads folder. The file's history below records the download."),
+    attrs: { "data-testid": "download-started" },
+  });
+  await transferPage(transfer.transfer_id, banner);
 }
 
 async function withdraw(transfer, result) {
   if (!window.confirm(`Withdraw ${transfer.filename}? The recipient will no longer be able to download it.`)) return;
   try {
     await api("DELETE", `/transfers/${encodeURIComponent(transfer.transfer_id)}`);
-    await transferPage(transfer.transfer_id);
   } catch (error) {
-    replace(result, errorSummary(error));
+    showErrorIn(result, error);
+    return;
   }
+  await transferPage(transfer.transfer_id, notificationBanner({ success: true, heading: "The file was withdrawn", body: p("The recipient can no longer download it.") }));
 }
 
 // ------------------------------------------------------------------------- upload
@@ -311,142 +410,217 @@ const HASH_LIMIT = 100 * 1024 * 1024; // hashing reads the whole file into memor
 
 async function uploadPage() {
   const naming = await loadNaming();
-  const fileInput = h("input", { type: "file", id: "file", name: "file", class: "file-upload", accept: ".zip,application/zip", "aria-describedby": "file-hint file-error" });
-  const nameError = h("div", { id: "file-error", "aria-live": "polite" });
-  const upnInput = h("input", { type: "text", id: "upn", name: "upn", class: "input input-width-20", autocomplete: "off", spellcheck: "false", maxlength: "13", "aria-describedby": "upn-hint" });
+  const fileInput = h("input", { type: "file", id: "file", name: "file", class: "govuk-file-upload", accept: ".zip,application/zip", "aria-describedby": "file-hint" });
+  const fileError = h("p", { id: "file-error", class: "govuk-error-message", hidden: true });
+  const suggestion = h("p", { class: "govuk-body govuk-!-margin-top-3", id: "file-suggestion", hidden: true });
+  const fileGroup = h(
+    "div",
+    { class: "govuk-form-group", id: "file-group" },
+    h("label", { for: "file", class: "govuk-label govuk-label--m" }, "File to send"),
+    h("div", { class: "govuk-hint", id: "file-hint" }, `Choose the encrypted zip. Its name says who it is for and must start with your ${user.kind === "la" ? "LA code and LLLL" : "LAESTAB"}, ${user.org}: for example ${user.org}_CTF_8232345_001.zip.`),
+    fileError,
+    // GOV.UK Frontend's file upload, without its JavaScript enhancement: the enhanced button's
+    // name leaves out its own visible text (axe: label-content-name-mismatch, WCAG 2.5.3).
+    fileInput,
+    suggestion,
+  );
+  const upnInput = h("input", { type: "text", id: "upn", name: "upn", class: "govuk-input govuk-input--width-20", autocomplete: "off", spellcheck: "false", maxlength: "13", "aria-describedby": "upn-hint" });
+  const upnError = h("p", { id: "upn-error", class: "govuk-error-message", hidden: true });
   const upnGroup = h(
     "div",
-    { class: "form-group", id: "upn-group", hidden: true },
-    h("label", { for: "upn", class: "label" }, "Pupil's UPN"),
-    h("p", { class: "hint", id: "upn-hint" }, "Files for the Lost Pupils Database hold one pupil. Enter their 13-character unique pupil number."),
+    { class: "govuk-form-group", id: "upn-group", hidden: true },
+    h("label", { for: "upn", class: "govuk-label govuk-label--m" }, "Pupil's UPN"),
+    h("div", { class: "govuk-hint", id: "upn-hint" }, "Files for the Lost Pupils Database hold one pupil. Enter their 13-character unique pupil number."),
+    upnError,
     upnInput,
   );
-  const submit = h("button", { type: "submit", class: "button", id: "send", disabled: true }, "Send file");
-  const progress = h("progress", { id: "upload-progress", max: "100", value: "0", hidden: true }, "0%");
-  const status = h("div", { id: "upload-status", "aria-live": "polite" });
+  const submit = h("button", { type: "submit", class: "govuk-button", "data-module": "govuk-button", id: "send" }, "Send file");
+  const summaryArea = h("div", { id: "upload-errors" });
+  const progress = h("div", { id: "upload-progress", hidden: true });
+  const status = h("div", { id: "upload-status" });
+  // Read by screen readers at each step, not at every percent.
+  const announcer = h("p", { class: "govuk-visually-hidden", id: "upload-announcer", "aria-live": "polite" });
   let parsed = null;
+  let lastNamingError = null;
 
+  function fieldError(group, input, message, errorElement, describedBy) {
+    group.classList.toggle("govuk-form-group--error", Boolean(message));
+    input.classList.toggle(input === fileInput ? "govuk-file-upload--error" : "govuk-input--error", Boolean(message));
+    errorElement.hidden = !message;
+    replace(errorElement, message ? [hidden("Error: "), message] : []);
+    input.setAttribute("aria-describedby", message ? `${describedBy} ${errorElement.id}` : describedBy);
+  }
+
+  /** Check the chosen file's name as soon as it is chosen: what is wrong, and the fix. */
   function check() {
     parsed = null;
-    replace(nameError);
+    lastNamingError = null;
+    replace(summaryArea);
+    fieldError(fileGroup, fileInput, null, fileError, "file-hint");
+    suggestion.hidden = true;
     upnGroup.hidden = true;
     const file = fileInput.files[0];
-    if (!file) {
-      submit.disabled = true;
-      return;
-    }
+    if (!file) return;
     try {
       parsed = naming.checkUploadName(file.name, user.org, "-");
       upnGroup.hidden = !parsed.isLpd;
-      submit.disabled = false;
     } catch (error) {
       if (!(error instanceof NamingError)) throw error;
-      submit.disabled = true;
-      replace(
-        nameError,
-        h(
-          "div",
-          { class: "error-summary", role: "alert", "data-testid": "name-error", "data-reason": error.code },
-          h("h2", { class: "error-summary-title" }, "This file's name cannot be sent"),
-          h("p", { class: "error-message" }, error.message),
-          error.suggestion
-            ? h("p", {}, "Suggested name: ", h("strong", { class: "suggestion", "data-testid": "suggestion" }, error.suggestion), ". Rename the file on your computer and choose it again.")
-            : null,
-        ),
-      );
+      lastNamingError = error;
+      fileError.dataset.reason = error.code;
+      fileError.dataset.testid = "name-error";
+      fileError.setAttribute("data-testid", "name-error");
+      fieldError(fileGroup, fileInput, error.message, fileError, "file-hint");
+      if (error.suggestion) {
+        suggestion.hidden = false;
+        replace(suggestion, "Suggested name: ", h("strong", { "data-testid": "suggestion" }, error.suggestion), ". Rename the file on your computer and choose it again.");
+      }
     }
+  }
+
+  function refuse(items) {
+    replace(summaryArea, errorSummary(items, { attrs: { "data-testid": "upload-error-summary" } }));
+    initComponents(summaryArea);
+  }
+
+  function showProgress(file, state, detail) {
+    progress.hidden = false;
+    const [text, colour] = {
+      preparing: ["Preparing", "grey"],
+      uploading: [detail, "blue"],
+      checking: ["Checking", "yellow"],
+      accepted: ["Sent", "green"],
+      rejected: ["Rejected", "red"],
+      waiting: ["Still being checked", "yellow"],
+      failed: ["Not sent", "red"],
+    }[state];
+    replace(
+      progress,
+      h("h2", { class: "govuk-heading-m" }, "Your file"),
+      summaryList([
+        ["File", file.name],
+        ["Size", formatSize(file.size)],
+        ["Progress", tag(text, colour, { "data-testid": "upload-state", "data-state": state, "data-percent": state === "uploading" ? detail.replace(/\D/g, "") : null })],
+      ]),
+    );
   }
 
   async function send(event) {
     event.preventDefault();
     const file = fileInput.files[0];
-    if (!file || !parsed) return;
-    const upn = upnInput.value.trim().toUpperCase();
-    if (parsed.isLpd && !upn) {
-      replace(status, errorSummary(new Error("Enter the pupil's UPN: files for the Lost Pupils Database need one.")));
-      upnInput.focus();
+    if (!file) {
+      fieldError(fileGroup, fileInput, "Choose the file to send", fileError, "file-hint");
+      refuse([["Choose the file to send", "#file"]]);
       return;
     }
+    if (!parsed) {
+      refuse([[lastNamingError ? lastNamingError.message : "Choose a file with a name that follows the naming rules", "#file"]]);
+      return;
+    }
+    const upn = upnInput.value.trim().toUpperCase();
+    fieldError(upnGroup, upnInput, null, upnError, "upn-hint");
+    if (parsed.isLpd && !upn) {
+      fieldError(upnGroup, upnInput, "Enter the pupil's UPN", upnError, "upn-hint");
+      refuse([["Enter the pupil's UPN: files for the Lost Pupils Database need one", "#upn"]]);
+      return;
+    }
+    replace(summaryArea);
+    replace(status);
     submit.disabled = true;
     fileInput.disabled = true;
+    let milestone = -1;
     try {
-      replace(status, h("p", {}, "Preparing the upload..."));
+      showProgress(file, "preparing");
+      announcer.textContent = `Preparing ${file.name}`;
       const body = { filename: file.name, size_bytes: file.size };
       if (file.size <= HASH_LIMIT) body.sha256 = await sha256Hex(file);
       if (parsed.isLpd) body.upn = upn;
       const ticket = await api("POST", "/transfers", { body });
-      progress.hidden = false;
-      replace(status, h("p", {}, `Uploading ${file.name}...`));
       await uploadWithProgress(ticket.upload, file, (fraction) => {
         const percent = Math.round(fraction * 100);
-        progress.value = percent;
-        progress.textContent = `${percent}%`;
+        showProgress(file, "uploading", `Uploading ${percent}%`);
+        const step = Math.floor(percent / 25);
+        if (step > milestone) {
+          milestone = step;
+          announcer.textContent = `Uploading ${file.name}: ${percent}%`;
+        }
       });
-      replace(status, h("p", {}, "Uploaded. Checking the file..."));
-      await pollUntilDone(ticket.transfer_id, status);
+      showProgress(file, "checking");
+      announcer.textContent = "Uploaded. Checking the file.";
+      const transfer = await pollUntilDone(ticket.transfer_id);
+      showOutcome(file, transfer);
       // The file is sent (or refused): clear the choice, so a second press cannot send it twice.
       fileInput.value = "";
+      fileInput.dispatchEvent(new Event("change"));
       parsed = null;
     } catch (error) {
-      const extra = error.suggestion ? h("p", {}, "Suggested name: ", h("strong", { class: "suggestion" }, error.suggestion)) : null;
-      replace(status, errorSummary(error, extra));
+      if (error instanceof StaleNavigation) throw error;
+      showProgress(file, "failed");
+      announcer.textContent = "";
+      const items = [[error.message, error.code === "bad_upn" ? "#upn" : "#file"]];
+      const extra = error.suggestion ? p("Suggested name: ", h("strong", { "data-testid": "suggestion" }, error.suggestion)) : null;
+      replace(summaryArea, errorSummary(items, { extra, attrs: { "data-testid": "upload-error-summary", "data-code": error.code || "" } }));
+      initComponents(summaryArea);
     } finally {
       fileInput.disabled = false;
-      submit.disabled = !parsed;
+      submit.disabled = false;
     }
   }
 
-  fileInput.addEventListener("change", check);
-  page(
+  function showOutcome(file, transfer) {
+    const link = h("a", { href: `/transfers/${transfer.transfer_id}`, class: "govuk-link govuk-notification-banner__link" }, "See the file's page");
+    if (transfer.status === "rejected") {
+      showProgress(file, "rejected");
+      replace(
+        status,
+        h(
+          "div",
+          { "data-testid": "upload-result", "data-status": "rejected" },
+          errorSummary([[transfer.reason_message || transfer.reason, "#file"]], {
+            title: "The file was rejected",
+            extra: p(h("span", { "data-testid": "reason" }, transfer.reason_message || transfer.reason), " ", h("a", { href: `/transfers/${transfer.transfer_id}`, class: "govuk-link" }, "See the file's page")),
+          }),
+        ),
+      );
+    } else if (transfer.status === "pending_upload") {
+      showProgress(file, "waiting");
+      replace(status, notificationBanner({ heading: "The file is still being checked", body: p(link, " later to see whether it was accepted."), attrs: { "data-testid": "upload-result", "data-status": "pending_upload" } }));
+    } else {
+      showProgress(file, "accepted");
+      replace(
+        status,
+        notificationBanner({
+          success: true,
+          heading: "File sent",
+          body: p(`${transfer.filename} is ready for ${party(transfer.recipient, transfer.recipient_name)} to download until ${formatDate(transfer.expires_at)}. `, link),
+          attrs: { "data-testid": "upload-result", "data-status": transfer.status },
+        }),
+      );
+    }
+    announcer.textContent = "";
+    initComponents(status);
+  }
+
+  pageWithCaption(
+    null,
     "Send a file",
-    h("p", {}, "Choose the encrypted zip to send. Its name says who it is for, for example 8231234_CTF_8232345_001.zip."),
-    h(
-      "form",
-      { id: "upload-form", novalidate: true, onsubmit: send },
-      h(
-        "div",
-        { class: "form-group" },
-        h("label", { for: "file", class: "label" }, "File to send"),
-        h("p", { class: "hint", id: "file-hint" }, `The name must start with your ${user.kind === "la" ? "LA code and LLLL" : "LAESTAB"}, ${user.org}.`),
-        nameError,
-        fileInput,
-      ),
-      upnGroup,
-      submit,
-    ),
+    summaryArea,
+    h("form", { id: "upload-form", novalidate: true, onsubmit: send }, fileGroup, upnGroup, submit),
+    announcer,
     progress,
     status,
   );
+  fileInput.addEventListener("change", check);
 }
 
-function pollUntilDone(id, status, deadline = Date.now() + 120000) {
+function pollUntilDone(id, deadline = Date.now() + 120000) {
   return new Promise((resolve, reject) => {
     async function poll() {
       try {
         const transfer = await api("GET", `/transfers/${encodeURIComponent(id)}`);
         if (transfer.status === "pending_upload" && Date.now() < deadline) {
-          pollTimer = setTimeout(poll, 1000);
+          pollTimer = setTimeout(poll, 500);
           return;
-        }
-        const link = h("a", { href: `/transfers/${id}` }, "See the file's page");
-        if (transfer.status === "rejected") {
-          replace(
-            status,
-            h("div", { class: "error-summary", role: "alert", "data-testid": "upload-result", "data-status": "rejected" },
-              h("h2", { class: "error-summary-title" }, "The file was rejected"),
-              h("p", { "data-testid": "reason" }, transfer.reason_message || transfer.reason),
-              h("p", {}, link)),
-          );
-        } else if (transfer.status === "pending_upload") {
-          replace(status, h("p", { "data-testid": "upload-result", "data-status": "pending_upload" }, "The file is still being checked. ", link, " later to see whether it was accepted."));
-        } else {
-          replace(
-            status,
-            h("div", { class: "panel", "data-testid": "upload-result", "data-status": transfer.status },
-              h("h2", { class: "panel-title" }, "File sent"),
-              h("p", {}, `${transfer.filename} is ready for ${transfer.recipient} to download until ${formatDate(transfer.expires_at)}.`),
-              h("p", {}, link)),
-          );
         }
         resolve(transfer);
       } catch (error) {
@@ -459,29 +633,31 @@ function pollUntilDone(id, status, deadline = Date.now() + 120000) {
 
 // ------------------------------------------------------------------------- subscriptions
 
-async function subscriptionsPage() {
+async function subscriptionsPage(banner = null) {
   const setting = await api("GET", "/subscriptions/me");
-  const result = h("div", { "aria-live": "polite" });
+  const result = h("div", {});
   async function change(method) {
     try {
       if (method === "PUT") await api("PUT", "/subscriptions/me", { body: {} });
       else await api("DELETE", "/subscriptions/me");
-      await subscriptionsPage();
     } catch (error) {
-      replace(result, errorSummary(error));
+      showErrorIn(result, error);
+      return;
     }
+    await subscriptionsPage(notificationBanner({ success: true, heading: method === "PUT" ? "You will get emails about your organisation's files" : "You will no longer get emails" }));
   }
   page(
     "Email alerts",
+    banner,
     summaryList([
-      ["Organisation", `${setting.organisation_name} (${setting.organisation})`],
+      ["Organisation", party(setting.organisation, setting.organisation_name)],
       ["Your email", setting.email],
       ["Alerts", h("span", { "data-testid": "subscribed" }, setting.subscribed ? "You get emails about your organisation's files" : "You do not get emails")],
       ["People getting alerts", String(setting.subscriber_count)],
     ]),
     setting.subscribed
-      ? h("button", { type: "button", class: "button button-secondary", id: "unsubscribe", onclick: () => change("DELETE") }, "Stop emails")
-      : h("button", { type: "button", class: "button", id: "subscribe", onclick: () => change("PUT") }, "Get emails"),
+      ? h("button", { type: "button", class: "govuk-button govuk-button--secondary", "data-module": "govuk-button", id: "unsubscribe", onclick: () => change("DELETE") }, "Stop emails")
+      : h("button", { type: "button", class: "govuk-button", "data-module": "govuk-button", id: "subscribe", onclick: () => change("PUT") }, "Get emails"),
     result,
   );
 }
@@ -497,24 +673,35 @@ function isoDate(date) {
   return date.toISOString().slice(0, 10);
 }
 
-function field(id, label, attrs = {}) {
-  return h("div", { class: "form-group form-group-inline" }, h("label", { for: id, class: "label" }, label), h("input", { id, name: id, class: "input", ...attrs }));
+function field(id, label, attrs = {}, hint = null) {
+  const { class: extraClass, ...rest } = attrs;
+  return h(
+    "div",
+    { class: "govuk-form-group app-filter" },
+    h("label", { for: id, class: "govuk-label" }, label),
+    hint ? h("div", { class: "govuk-hint", id: `${id}-hint` }, hint) : null,
+    h("input", { id, name: id, class: `govuk-input ${extraClass || ""}`.trim(), "aria-describedby": hint ? `${id}-hint` : null, ...rest }),
+  );
 }
 
 async function reportsPage() {
   const today = new Date();
   const yearStart = new Date(Date.UTC(today.getUTCFullYear(), 0, 1));
-  const results = h("div", { id: "report-results", "aria-live": "polite" });
-  const groupBy = h("select", { id: "group_by", name: "group_by", class: "select" }, h("option", { value: "month" }, "Month"), h("option", { value: "school" }, "School"));
+  const results = h("div", { id: "report-results" });
+  const groupBy = h("select", { id: "group_by", name: "group_by", class: "govuk-select" }, h("option", { value: "month" }, "Month"), h("option", { value: "school" }, "School"));
   const form = h(
     "form",
-    { class: "filters", novalidate: true },
-    user.kind === "dfe" ? field("la", "LA code (leave empty for England)", { inputmode: "numeric", maxlength: "3", pattern: "[0-9]{3}" }) : null,
+    { class: "app-filters", novalidate: true },
+    user.kind === "dfe" ? field("la", "LA code", { inputmode: "numeric", maxlength: "3", class: "govuk-input--width-3" }, "Leave empty for England") : null,
     field("from", "From", { type: "date", value: isoDate(yearStart) }),
     field("to", "To", { type: "date", value: isoDate(today) }),
-    h("div", { class: "form-group form-group-inline" }, h("label", { for: "group_by", class: "label" }, "Group by"), groupBy),
-    h("button", { type: "submit", class: "button" }, "Show report"),
-    h("button", { type: "button", class: "button button-secondary", id: "csv", onclick: () => downloadCsv() }, "Download CSV"),
+    h("div", { class: "govuk-form-group app-filter" }, h("label", { for: "group_by", class: "govuk-label" }, "Group by"), groupBy),
+    h(
+      "div",
+      { class: "govuk-button-group" },
+      h("button", { type: "submit", class: "govuk-button", "data-module": "govuk-button" }, "Show report"),
+      h("button", { type: "button", class: "govuk-button govuk-button--secondary", "data-module": "govuk-button", id: "csv", onclick: () => downloadCsv() }, "Download CSV"),
+    ),
   );
 
   function query(format) {
@@ -524,12 +711,13 @@ async function reportsPage() {
 
   async function show(event) {
     if (event) event.preventDefault();
-    replace(results, h("p", {}, "Loading..."));
+    replace(results, p("Loading..."));
     try {
       const report = await api("GET", "/reports/transfers", { query: query("json") });
       renderReport(report, results);
     } catch (error) {
-      replace(results, errorSummary(error));
+      if (error instanceof StaleNavigation) return;
+      showErrorIn(results, error);
     }
   }
 
@@ -545,7 +733,7 @@ async function reportsPage() {
       link.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10000);
     } catch (error) {
-      replace(results, errorSummary(error));
+      showErrorIn(results, error);
     }
   }
 
@@ -561,14 +749,14 @@ function renderReport(report, container) {
   rows.push([h("strong", {}, "Total"), ...METRICS.map(([name]) => h("strong", {}, String(report.totals[name])))]);
   replace(
     container,
-    h("p", {}, `${report.scope === "national" ? "England" : `LA ${report.la}`}, ${formatDate(report.date_from)} to ${formatDate(report.date_to)}.`),
-    report.rows.length ? barChart(report.rows.map((row) => [key(row), row.sent, row.received]), "Files sent and received") : h("p", { class: "empty" }, "No files in this period."),
+    p(`${report.scope === "national" ? "England" : `LA ${report.la}`}, ${formatDate(report.date_from)} to ${formatDate(report.date_to)}.`),
+    report.rows.length ? barChart(report.rows.map((row) => [key(row), row.sent, row.received]), "Files sent and received") : p("No files in this period."),
     table(`Transfers by ${label.toLowerCase()}`, [label, ...METRICS.map(([, text]) => text)], rows, { "data-testid": "report-table" }),
   );
 }
 
 /** A grouped bar chart (sent, received) drawn as SVG with attributes and classes only: the CSP
- * forbids inline styles. The table beside it carries the same numbers for screen readers. */
+ * forbids inline styles. The table below it carries the same numbers for screen readers. */
 function barChart(series, title) {
   const barWidth = 18;
   const gap = 28; // room for a label such as 2026-09 under each pair of bars
@@ -580,116 +768,121 @@ function barChart(series, title) {
   const width = left + series.length * (2 * barWidth + gap) + gap;
   const scale = (value) => (value / max) * height;
   const chart = s("svg", {
-    class: "chart", viewBox: `0 0 ${width} ${height + top + bottom}`, width, height: height + top + bottom,
+    class: "app-chart", viewBox: `0 0 ${width} ${height + top + bottom}`, width, height: height + top + bottom,
     role: "img", "aria-label": `${title}: chart of the table below`, "data-testid": "report-chart",
   });
   chart.append(s("title", {}, title));
-  chart.append(s("line", { x1: left, y1: top + height, x2: width, y2: top + height, class: "chart-axis" }));
-  chart.append(s("text", { x: left - 4, y: top + 8, class: "chart-label", "text-anchor": "end" }, String(max)));
-  chart.append(s("text", { x: left - 4, y: top + height, class: "chart-label", "text-anchor": "end" }, "0"));
+  chart.append(s("line", { x1: left, y1: top + height, x2: width, y2: top + height, class: "app-chart__axis" }));
+  chart.append(s("text", { x: left - 4, y: top + 8, class: "app-chart__label", "text-anchor": "end" }, String(max)));
+  chart.append(s("text", { x: left - 4, y: top + height, class: "app-chart__label", "text-anchor": "end" }, "0"));
   series.forEach(([name, sent, received], index) => {
     const x = left + gap + index * (2 * barWidth + gap);
     chart.append(
-      s("rect", { x, y: top + height - scale(sent), width: barWidth, height: scale(sent), class: "chart-bar chart-bar-sent" }, s("title", {}, `${name}: ${sent} sent`)),
-      s("rect", { x: x + barWidth, y: top + height - scale(received), width: barWidth, height: scale(received), class: "chart-bar chart-bar-received" }, s("title", {}, `${name}: ${received} received`)),
-      s("text", { x: x + barWidth, y: top + height + 14, class: "chart-label", "text-anchor": "middle" }, String(name).slice(0, 10)),
+      s("rect", { x, y: top + height - scale(sent), width: barWidth, height: scale(sent), class: "app-chart__bar app-chart__bar--sent" }, s("title", {}, `${name}: ${sent} sent`)),
+      s("rect", { x: x + barWidth, y: top + height - scale(received), width: barWidth, height: scale(received), class: "app-chart__bar app-chart__bar--received" }, s("title", {}, `${name}: ${received} received`)),
+      s("text", { x: x + barWidth, y: top + height + 14, class: "app-chart__label", "text-anchor": "middle" }, String(name).slice(0, 10)),
     );
   });
   return h(
     "figure",
-    { class: "chart-figure" },
+    { class: "app-chart-figure" },
     chart,
-    h("figcaption", {}, h("span", { class: "legend legend-sent" }, "Sent"), " ", h("span", { class: "legend legend-received" }, "Received")),
+    h("figcaption", { class: "govuk-body-s" }, h("span", { class: "app-legend app-legend--sent" }, "Sent"), " ", h("span", { class: "app-legend app-legend--received" }, "Received")),
   );
 }
 
 async function undownloadedPage() {
-  const results = h("div", { "aria-live": "polite" });
+  const results = h("div", {});
   const form = h(
     "form",
-    { class: "filters", novalidate: true },
-    user.kind === "dfe" ? field("la", "LA code", { inputmode: "numeric", maxlength: "3", required: true }) : null,
-    field("older_than_days", "Older than (days)", { type: "number", min: "0", value: "7" }),
-    h("button", { type: "submit", class: "button" }, "Show files"),
+    { class: "app-filters", novalidate: true },
+    user.kind === "dfe" ? field("la", "LA code", { inputmode: "numeric", maxlength: "3", class: "govuk-input--width-3" }) : null,
+    field("older_than_days", "Older than (days)", { type: "number", min: "0", value: "7", class: "govuk-input--width-3" }),
+    h("div", { class: "govuk-button-group" }, h("button", { type: "submit", class: "govuk-button", "data-module": "govuk-button" }, "Show files")),
   );
   async function show(event) {
     if (event) event.preventDefault();
     const data = new FormData(form);
     const la = user.kind === "la" ? user.la : data.get("la");
     if (!la) {
-      replace(results, h("p", {}, "Enter an LA code."));
+      replace(results, errorSummary([["Enter an LA code", "#la"]]));
+      initComponents(results);
       return;
     }
     try {
       const report = await api("GET", "/reports/undownloaded", { query: { la, older_than_days: data.get("older_than_days") } });
       const rows = report.items.map((item) => [
-        h("a", { href: `/transfers/${item.transfer_id}` }, item.filename),
-        item.recipient_name ? `${item.recipient_name} (${item.recipient})` : item.recipient,
-        item.sender_name ? `${item.sender_name} (${item.sender})` : item.sender,
+        h("a", { href: `/transfers/${item.transfer_id}`, class: "govuk-link" }, item.filename),
+        party(item.recipient, item.recipient_name),
+        party(item.sender, item.sender_name),
         `${item.age_days} days`,
         formatDate(item.expires_at),
-        item.no_subscribers ? h("strong", { class: "tag tag-rejected" }, "Nobody gets emails") : "",
+        item.no_subscribers ? tag("Nobody gets emails", "red") : "",
       ]);
       replace(
         results,
         rows.length
-          ? table(`Files not downloaded after ${report.older_than_days} days`, ["File", "For", "From", "Waiting", "Expires", "Alerts"], rows, { "data-testid": "undownloaded-table" })
-          : h("p", { class: "empty" }, "Every file older than that has been downloaded."),
+          ? table(`Files not downloaded after ${report.older_than_days} days`, ["File", "For", "From", "Waiting", "Available until", "Alerts"], rows, { "data-testid": "undownloaded-table" })
+          : p("Every file older than that has been downloaded."),
       );
     } catch (error) {
-      replace(results, errorSummary(error));
+      if (error instanceof StaleNavigation) return;
+      showErrorIn(results, error);
     }
   }
   form.addEventListener("submit", show);
-  page("Files not downloaded", h("p", {}, "Files waiting for your schools, oldest first. Contact a school whose files wait too long."), form, results);
+  page("Files not downloaded", p("Files waiting for your schools, oldest first. Contact a school whose files wait too long."), form, results);
   if (user.kind === "la") await show();
 }
 
 async function lostPupilsPage() {
-  const results = h("div", { "aria-live": "polite" });
+  const results = h("div", {});
   const form = h(
     "form",
-    { class: "filters", novalidate: true },
-    field("upn", "Pupil's UPN", { autocomplete: "off", spellcheck: "false", maxlength: "13", class: "input input-width-20" }),
-    h("button", { type: "submit", class: "button" }, "Search"),
+    { class: "app-filters", novalidate: true },
+    field("upn", "Pupil's UPN", { autocomplete: "off", spellcheck: "false", maxlength: "13", class: "govuk-input--width-20" }),
+    h("div", { class: "govuk-button-group" }, h("button", { type: "submit", class: "govuk-button", "data-module": "govuk-button" }, "Search")),
   );
   async function search(event) {
     if (event) event.preventDefault();
     const upn = String(new FormData(form).get("upn") || "").trim().toUpperCase();
     if (!upn) {
-      replace(results, errorSummary(new Error("Enter the pupil's UPN.")));
+      replace(results, errorSummary([["Enter the pupil's UPN", "#upn"]]));
+      initComponents(results);
       return;
     }
     try {
       const list = await api("GET", "/lost-pupils", { query: { upn } });
       const rows = list.items.map((item) => [
-        h("a", { href: `/transfers/${item.transfer_id}` }, item.filename),
-        `${item.source_name || ""} (${item.source})`,
+        h("a", { href: `/transfers/${item.transfer_id}`, class: "govuk-link" }, item.filename),
+        party(item.source, item.source_name),
         statusTag(item.status),
-        formatDate(item.available_at || item.created_at),
+        when(item.available_at || item.created_at),
         item.claimable ? claimForm(item, search) : "",
       ]);
       replace(
         results,
         rows.length
           ? table("Lost Pupils Database files for this UPN", ["File", "From", "Status", "Sent", "Claim for a school"], rows, { "data-testid": "lpd-table" })
-          : h("p", { class: "empty" }, "No Lost Pupils Database files for this UPN."),
+          : p("No Lost Pupils Database files for this UPN."),
       );
+      initComponents(results);
     } catch (error) {
-      replace(results, errorSummary(error));
+      if (error instanceof StaleNavigation) return;
+      showErrorIn(results, error);
     }
   }
   form.addEventListener("submit", search);
-  page("Lost pupils", h("p", {}, "Find files sent to the Lost Pupils Database for a pupil, and send one on to the school the pupil joined."), form, results);
+  page("Lost pupils", p("Find files sent to the Lost Pupils Database for a pupil, and send one on to the school the pupil joined."), form, results);
 }
 
 function claimForm(item, refresh) {
   const id = `dest-${item.transfer_id}`;
-  const message = h("span", { "aria-live": "polite" });
+  const message = h("p", { class: "govuk-error-message", id: `${id}-error`, hidden: true });
   return h(
     "form",
     {
-      class: "claim-form",
+      class: "app-claim-form",
       novalidate: true,
       onsubmit: async (event) => {
         event.preventDefault();
@@ -698,26 +891,28 @@ function claimForm(item, refresh) {
           await api("POST", `/lost-pupils/${encodeURIComponent(item.transfer_id)}/claim`, { body: { destination } });
           await refresh();
         } catch (error) {
-          replace(message, h("span", { class: "error-message" }, error.message));
+          message.hidden = false;
+          replace(message, hidden("Error: "), error.message);
         }
       },
     },
-    h("label", { for: id, class: "label label-small" }, "School LAESTAB"),
-    h("input", { id, name: "destination", class: "input input-width-10", inputmode: "numeric", maxlength: "7" }),
-    h("button", { type: "submit", class: "button button-small" }, "Claim"),
+    h("label", { for: id, class: "govuk-label govuk-label--s" }, "School LAESTAB"),
     message,
+    h("input", { id, name: "destination", class: "govuk-input govuk-input--width-10", inputmode: "numeric", maxlength: "7", "aria-describedby": `${id}-error` }),
+    h("button", { type: "submit", class: "govuk-button govuk-button--secondary app-claim-form__button", "data-module": "govuk-button" }, "Claim"),
   );
 }
 
 // ------------------------------------------------------------------------- start
 
 async function start() {
+  startGovukFrontend();
   try {
     const response = await fetch("/config.json");
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     config = await response.json();
   } catch {
-    page("Sorry, there is a problem", h("p", {}, "The service's settings could not be loaded. Try again later."));
+    page("Sorry, there is a problem", p("The service's settings could not be loaded. Try again later."));
     return;
   }
   await route();

@@ -94,7 +94,7 @@ export function describeClaims(claims) {
   const category = org.category && typeof org.category === "object" ? org.category.id : org.category;
   const la = org.localAuthority ? String(org.localAuthority.code || "") : "";
   const name = org.name || "";
-  const base = { email: claims.email || "", name, la };
+  const base = { email: claims.email || "", name, la, sub: claims.sub || "" };
   if (String(category) === "001") {
     const laestab = `${la}${String(org.establishmentNumber || "")}`;
     return { ...base, kind: "school", org: laestab };

@@ -95,8 +95,9 @@ export function makeNaming(rules) {
 
   function describe(char) {
     if (char === " ") return "a space";
-    if (char === "/" || char === "\\") return "a folder separator (“/” or “\\”)";
-    if (char === ".") return "a full stop";
+    if (char === "/" || char === "\\") return `a folder separator (“${char}”)`;
+    if (char === ".") return "a full stop (“.”), as in a second extension such as .xml.zip";
+    if (char === "\u00a0") return "a non-breaking space (U+00A0)";
     const hex = char.codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
     if (/[\s\p{C}]/u.test(char)) return `an invisible character (U+${hex})`;
     if (char.codePointAt(0) > 127) return `the character “${char}” (U+${hex})`;
@@ -104,16 +105,23 @@ export function makeNaming(rules) {
   }
 
   function checkCharacters(stem) {
-    if (COPY_SUFFIX.test(stem)) {
+    const copy = COPY_SUFFIX.exec(stem);
+    if (copy) {
       throw new Refusal(
         "bad_pattern",
-        "The name ends in a copy number such as “ (1)” or “ - Copy”, which a browser or computer " +
-          "adds when a file is saved twice; the receiving school's system cannot import a file named " +
-          "like that. Remove the copy number.",
+        `The name ends in the copy number “${copy[0]}”, which a browser or computer adds when a ` +
+          "file is saved twice; the receiving school's system cannot import a file named like that. " +
+          "Remove the copy number.",
       );
     }
-    if (stem !== pyStrip(stem)) {
-      throw new Refusal("bad_pattern", "The name starts or ends with a space. Remove it and send the file again.");
+    const stripped = pyStrip(stem);
+    if (stem !== stripped) {
+      const chars = [...stem];
+      const edge = chars[0] !== [...stripped][0] || !stripped ? chars[0] : chars[chars.length - 1];
+      throw new Refusal(
+        "bad_pattern",
+        `The name starts or ends with ${describe(edge)}. Remove it and send the file again.`,
+      );
     }
     for (const char of stem) {
       if (!STEM_CHAR.test(char)) {
@@ -273,6 +281,10 @@ export function makeNaming(rules) {
         `Zip the file and give the zip a name such as ${EXAMPLES}.`,
       );
     }
+    const stem = name.slice(0, -4);
+    if (!stem) throw new Refusal("bad_pattern", `The name is only “${name}”. Name the file by the S2S rules: ${EXAMPLES}.`);
+    // Characters first, so a long name with a wrong character is told which character (as s2s.naming).
+    checkCharacters([...stem].slice(0, 4 * maxLength).join(""));
     const length = [...name].length;
     if (length > maxLength) {
       throw new Refusal(
@@ -280,9 +292,6 @@ export function makeNaming(rules) {
         `The name is ${length} characters long; S2S names are much shorter, for example ${EXAMPLES}.`,
       );
     }
-    const stem = name.slice(0, -4);
-    if (!stem) throw new Refusal("bad_pattern", `The name is only “${name}”. Name the file by the S2S rules: ${EXAMPLES}.`);
-    checkCharacters(stem);
     const tokens = stem.split("_");
     if (tokens.includes("")) {
       throw new Refusal(

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from helpers import FakeContext
 from s2s_cli.local.template import LocalResources, create_resources
+from support import iam
 
 REGION = "eu-west-2"
 
@@ -30,6 +31,20 @@ os.environ.update(
 for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
     os.environ.pop(_proxy, None)
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Record every AWS call the handlers make, per function, for the IAM check (support/iam.py)."""
+    iam.configure(config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """After the run: every recorded call must be allowed by template.yaml, every grant used."""
+    iam.session_finish(session)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    iam.terminal_summary(terminalreporter)
 
 
 def _reset_caches() -> None:

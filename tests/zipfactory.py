@@ -375,3 +375,240 @@ def to_zip64(data: bytes) -> bytes:
         ]
 
     return edit_central_directory(data, widen, zip64=True)
+
+
+# --- A structural model: every byte of an archive, in order, for the issue 14 families --------
+#
+# `parse_archive` splits a well-formed archive into its local entries (header, data, data
+# descriptor), central records and end records; `Layout.pack` writes them back with the offsets
+# recomputed, plus whatever was put in the places a hostile archive hides things: before the
+# first entry, after any entry, between the directory and the end records, inside a ZIP64 end
+# record's extensible data, in the comment, after the end.
+
+LOCAL_SIG = b"PK\x03\x04"
+DESCRIPTOR_SIG = b"PK\x07\x08"
+
+
+@dataclass(frozen=True)
+class LocalHeader:
+    """The raw fields of one local file header (APPNOTE 4.3.7)."""
+
+    needed: int = 20
+    flags: int = 0
+    method: int = 0
+    time: int = 0
+    date: int = 0
+    crc: int = 0
+    compressed: int = 0
+    uncompressed: int = 0
+    name: bytes = b""
+    extra: bytes = b""
+    signature: bytes = LOCAL_SIG
+
+    def pack(self) -> bytes:
+        return (
+            struct.pack(
+                "<4s5H3L2H",
+                self.signature,
+                self.needed,
+                self.flags,
+                self.method,
+                self.time,
+                self.date,
+                self.crc,
+                self.compressed,
+                self.uncompressed,
+                len(self.name),
+                len(self.extra),
+            )
+            + self.name
+            + self.extra
+        )
+
+
+@dataclass(frozen=True)
+class Member:
+    """One entry as it lies in the file, with its central record; `after` is whatever follows
+    its data descriptor (nothing, in an honest archive)."""
+
+    local: LocalHeader
+    data: bytes
+    central: CentralRecord
+    descriptor: bytes = b""
+    after: bytes = b""
+
+
+@dataclass(frozen=True)
+class Layout:
+    members: tuple[Member, ...]
+    comment: bytes = b""
+    prefix: bytes = b""  # before the first local header
+    before_directory: bytes = b""  # after the last entry, before the central directory
+    before_end: bytes = b""  # between the central directory and the end record(s)
+    trailing: bytes = b""  # after the end record's comment
+    zip64: bool = False
+    zip64_extensible: bytes = b""  # appended to the ZIP64 end record, its size field counting it
+    extra_records: tuple[CentralRecord, ...] = ()  # central records for no member (duplicates)
+    shift_offsets: bool = True  # False: the central records keep their own `offset`
+
+    def pack(self) -> bytes:
+        out = bytearray(self.prefix)
+        records = []
+        for member in self.members:
+            offset = len(out)
+            out += member.local.pack() + member.data + member.descriptor + member.after
+            records.append(replace(member.central, offset=offset) if self.shift_offsets else member.central)
+        out += self.before_directory
+        cd_offset = len(out)
+        directory = b"".join(record.pack() for record in [*records, *self.extra_records])
+        out += directory + self.before_end
+        count = len(records) + len(self.extra_records)
+        if self.zip64:
+            record_at = len(out)
+            out += struct.pack(
+                "<4sQ2H2L4Q",
+                b"PK\x06\x06",
+                44 + len(self.zip64_extensible),
+                45,
+                45,
+                0,
+                0,
+                count,
+                count,
+                len(directory),
+                cd_offset,
+            )
+            out += self.zip64_extensible
+            out += struct.pack("<4sLQL", b"PK\x06\x07", 0, record_at, 1)
+            out += struct.pack(
+                "<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, len(self.comment)
+            )
+        else:
+            out += struct.pack(
+                "<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, len(directory), cd_offset, len(self.comment)
+            )
+        return bytes(out + self.comment + self.trailing)
+
+
+def parse_archive(data: bytes) -> Layout:
+    """The layout of a well-formed archive without ZIP64 records (what pyzipper and 7-Zip write
+    for small files). Data descriptors are kept as they are."""
+    _body, records, comment = read_central_directory(data)
+    ordered = sorted(records, key=lambda record: record.offset)
+    eocd = data.rfind(b"PK\x05\x06")
+    cd_offset = struct.unpack_from("<L", data, eocd + 16)[0]
+    bounds = [record.offset for record in ordered[1:]] + [cd_offset]
+    members = []
+    for record, end in zip(ordered, bounds, strict=True):
+        fields = struct.unpack_from("<4s5H3L2H", data, record.offset)
+        name_length, extra_length = fields[9], fields[10]
+        name_at = record.offset + 30
+        local = LocalHeader(
+            signature=fields[0],
+            needed=fields[1],
+            flags=fields[2],
+            method=fields[3],
+            time=fields[4],
+            date=fields[5],
+            crc=fields[6],
+            compressed=fields[7],
+            uncompressed=fields[8],
+            name=data[name_at : name_at + name_length],
+            extra=data[name_at + name_length : name_at + name_length + extra_length],
+        )
+        data_at = name_at + name_length + extra_length
+        members.append(
+            Member(
+                local=local,
+                data=data[data_at : data_at + record.compressed],
+                central=record,
+                descriptor=data[data_at + record.compressed : end],
+            )
+        )
+    return Layout(members=tuple(members), comment=comment)
+
+
+def extra_field(field_id: int, payload: bytes) -> bytes:
+    return struct.pack("<2H", field_id, len(payload)) + payload
+
+
+def unicode_path_field(name: bytes, header_name: bytes) -> bytes:
+    """Info-ZIP's 0x7075 Unicode Path field: version 1, CRC-32 of the header's name, the name."""
+    return extra_field(0x7075, b"\x01" + struct.pack("<L", zlib.crc32(header_name)) + name)
+
+
+def aes_field(strength: int = 3, actual_method: int = zipfile.ZIP_DEFLATED, vendor_version: int = 2) -> bytes:
+    """WinZip's 0x9901 field: vendor version (AE-1/AE-2), 'AE', strength, the real method."""
+    return extra_field(0x9901, struct.pack("<H2sBH", vendor_version, b"AE", strength, actual_method))
+
+
+def plain_member(name: str, content: bytes) -> Member:
+    """A stored, unencrypted entry: the payload a hostile archive wants some tool to find."""
+    raw = name.encode("utf-8")
+    crc = zlib.crc32(content)
+    dos_time, dos_date = (12 << 11), ((2025 - 1980) << 9) | (9 << 5) | 1
+    local = LocalHeader(
+        flags=0x0800,
+        time=dos_time,
+        date=dos_date,
+        crc=crc,
+        compressed=len(content),
+        uncompressed=len(content),
+        name=raw,
+    )
+    central = CentralRecord(
+        flags=0x0800,
+        time=dos_time,
+        date=dos_date,
+        crc=crc,
+        compressed=len(content),
+        uncompressed=len(content),
+        name=raw,
+        external=(stat.S_IFREG | 0o644) << 16,
+    )
+    return Member(local=local, data=content, central=central)
+
+
+def with_descriptor(member: Member, *, signature: bool = True, zip64: bool = False, zero_local: bool = True) -> Member:
+    """`member` as a streaming writer leaves it: flag bit 3 in both headers, the sizes (and CRC)
+    in a data descriptor after the data, and zeros in the local header."""
+    central = member.central
+    if zip64:
+        body = struct.pack("<L2Q", central.crc, central.compressed, central.uncompressed)
+    else:
+        body = struct.pack("<3L", central.crc, central.compressed, central.uncompressed)
+    local = replace(member.local, flags=member.local.flags | 0x0008)
+    if zero_local:
+        local = replace(local, crc=0, compressed=0, uncompressed=0)
+    return replace(
+        member,
+        local=local,
+        central=replace(central, flags=central.flags | 0x0008),
+        descriptor=(DESCRIPTOR_SIG if signature else b"") + body,
+    )
+
+
+def winzip_style(data: bytes, *, vendor_version: int = 2) -> bytes:
+    """The archive as WinZip writes AES entries: AE-2 (no CRC) or AE-1 (real CRC, here the
+    plaintext's CRC is unknown so a fixed one), an NTFS times field (0x000a) beside the AES
+    field in both headers, and the Windows 'made by' byte."""
+    layout = parse_archive(data)
+    ntfs = extra_field(
+        0x000A, struct.pack("<LHH3Q", 0, 1, 24, 0x01DB0C7F5A5B6000, 0x01DB0C7F5A5B6000, 0x01DB0C7F5A5B6000)
+    )
+    members = []
+    for member in layout.members:
+        if member.central.method != 99:
+            members.append(member)
+            continue
+        aes = member.central.extra[member.central.extra.index(b"\x01\x99") :][:11]
+        aes = aes[:4] + struct.pack("<H", vendor_version) + aes[6:]
+        crc = 0 if vendor_version == 2 else 0x1234ABCD
+        members.append(
+            replace(
+                member,
+                local=replace(member.local, extra=ntfs + aes, crc=crc),
+                central=replace(member.central, extra=ntfs + aes, crc=crc, made_by=(0 << 8) | 63),
+            )
+        )
+    return replace(layout, members=tuple(members)).pack()

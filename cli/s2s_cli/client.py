@@ -80,6 +80,8 @@ class S2SClient:
             raise CannotConnect(f"cannot connect to {self.api}: is the service running (s2s local serve)?") from None
         except requests.Timeout:
             raise CannotConnect(f"{self.api} did not answer within {TIMEOUT} seconds") from None
+        if response.status_code == 401:
+            raise token_refused(self.token, self.api)
         if text and response.ok:
             return response.text
         return _decode(response)
@@ -216,13 +218,50 @@ def _decode(response: requests.Response) -> Any:
                 body.get("suggestion") or _detail_suggestion(body),
             )
         if isinstance(body, dict) and "message" in body:
-            code = {401: "unauthorized", 404: "not_found"}.get(response.status_code, f"http_{response.status_code}")
-            hint = "get a fresh token (s2s local token ...) and set S2S_TOKEN" if response.status_code == 401 else None
-            raise ServiceRefused(response.status_code, code, str(body["message"]), hint)
+            code = {404: "not_found"}.get(response.status_code, f"http_{response.status_code}")
+            raise ServiceRefused(response.status_code, code, str(body["message"]))
         raise ServiceRefused(response.status_code, f"http_{response.status_code}", response.reason or "error")
     if body is None:
         raise ClientError(f"the service answered HTTP {response.status_code} without JSON")
     return body
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_local(url: str) -> bool:
+    """Is `url` on this machine (the local stack), where `s2s local token` makes tokens?"""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def token_refused(token: str | None, api: str) -> ServiceRefused:
+    """A 401 explained: an expired token (when, and how to get another) or one the service does
+    not accept. The `s2s local token` hint is given only against a local stack."""
+    import time
+    from datetime import UTC, datetime
+
+    from s2s_cli.display import token_claims, when
+
+    if is_local(api):
+        hint = "get a new one with `s2s local token --school LAESTAB` (or --la CODE, --dfe) and set S2S_TOKEN"
+    else:
+        hint = "get a new token for your organisation's S2S client from DfE Sign-in (see `s2s --help`)"
+    claims = token_claims(token)
+    expires = claims.get("exp")
+    if isinstance(expires, int | float) and expires <= time.time():
+        at = when(datetime.fromtimestamp(expires, UTC).isoformat())
+        return ServiceRefused(401, "token_expired", f"your token expired at {at}", hint)
+    if not claims:
+        message = "the service did not accept your token: it is not a token at all (check you copied all of it)"
+    else:
+        message = (
+            "the service did not accept your token: it was not issued for this service (another stack, "
+            "signing key or sign-in client) or it has been changed"
+        )
+    return ServiceRefused(401, "token_invalid", message, hint)
 
 
 def _detail_suggestion(body: dict[str, Any]) -> str | None:

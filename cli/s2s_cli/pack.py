@@ -95,14 +95,17 @@ def check_header(path: Path) -> str:
     return parsed.stem
 
 
-def pack(path: Path, password: bytes, out_dir: Path | None = None) -> Path:
-    """Write `<STEM>.zip` next to the file (or in `out_dir`) with `<STEM>.XML` inside, AES-256."""
+def pack(path: Path, password: bytes, out_dir: Path | None = None, *, force: bool = False) -> Path:
+    """Write `<STEM>.zip` next to the file (or in `out_dir`) with `<STEM>.XML` inside, AES-256.
+    An existing zip of that name is replaced only with `force` (it may be one already sent)."""
     import pyzipper
 
     if len(password) < 8:
         raise PackError("the password must have at least 8 characters")
     stem = check_header(path)
     target = (out_dir or path.parent) / f"{stem}.zip"
+    if target.exists() and not force:
+        raise PackError(f"{target} already exists: pass --force to replace it, or move it first")
     partial = target.with_name(target.name + ".part")
     with pyzipper.AESZipFile(partial, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as archive:
         archive.setpassword(password)

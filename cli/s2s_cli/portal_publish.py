@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import re
 import sys
 import time
 import uuid
@@ -250,7 +251,24 @@ def portal_files(directory: Path) -> list[PortalFile]:
         files.append(PortalFile(key, path, content_type(path), cache))
     if not any(f.key == "index.html" for f in files):
         raise UsageError(f"{directory} has no index.html: is it the portal folder?")
+    missing = missing_references(directory, {f.key for f in files})
+    if missing:
+        raise UsageError(
+            f"{directory}/index.html names files that are not there ({', '.join(missing)}): "
+            "run `make setup` to copy GOV.UK Frontend's assets into the portal first"
+        )
     return sorted(files, key=lambda f: f.key == "index.html")
+
+
+LOCAL_REFERENCE = re.compile(r'(?:href|src)="/([^"/][^"]*)"')
+
+
+def missing_references(directory: Path, keys: set[str]) -> list[str]:
+    """Files the page shell links to on its own origin (stylesheets, scripts, icons) that the
+    folder lacks: GOV.UK Frontend's files are copied in by `make setup`, not committed."""
+    html = (directory / "index.html").read_text(encoding="utf-8")
+    wanted = {match.split("?", 1)[0].split("#", 1)[0] for match in LOCAL_REFERENCE.findall(html)}
+    return sorted(key for key in wanted if key and key not in keys and key != CONFIG_KEY)
 
 
 def config_json(stack: StackInfo, authorize_url: str, token_url: str) -> dict[str, str]:

@@ -17,7 +17,8 @@ app = Api()
 
 @app.get("/lost-pupils", summary="Lost Pupils Database files for one pupil", tags=["lost pupils"])
 def search_lost_pupils(
-    upn: Annotated[str, Query(min_length=1, max_length=20, description="The pupil's UPN")],
+    # Any malformed UPN is `bad_upn` (docs/SERVICE.md §2), checked by the service: no length bounds here.
+    upn: Annotated[str, Query(description="The pupil's UPN: 13 characters, capital letters and digits")],
 ) -> LostPupilList:
     value, items = lost_pupils.search(app.principal, upn)
     return LostPupilList.model_validate({"upn": value, "items": items})

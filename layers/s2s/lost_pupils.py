@@ -29,14 +29,17 @@ def _require_la(principal: Principal) -> None:
 
 
 def normalise_upn(upn: str) -> str:
-    value = upn.strip().upper()
-    if not is_valid_upn(value):
+    """The UPN as given, if it is one; any other form (length, characters, case, check letter) is
+    422 `bad_upn` (SPEC §2)."""
+    if not is_valid_upn(upn):
+        from s2s.naming import upn_refusal
+
         raise InvalidRequest(
-            "That is not a valid UPN: 13 characters with the right check letter.",
+            "That is not a valid UPN. " + upn_refusal(upn),
             code="bad_upn",
             details=[{"field": "upn", "reason": "bad_upn"}],
         )
-    return value
+    return upn
 
 
 def search(principal: Principal, upn: str) -> tuple[str, list[dict[str, Any]]]:
@@ -63,6 +66,15 @@ def _check_destination(principal: Principal, destination: str) -> str:
             "The destination is a school's 7-digit LAESTAB, for example 8234001.",
             code="bad_destination",
             details=[{"field": "destination", "reason": "bad_laestab"}],
+        )
+    from s2s.naming import known_la
+
+    if not known_la(school[:3]):
+        raise InvalidRequest(
+            f"{school[:3]} (the start of {school}) is not a local authority code S2S knows. Check the "
+            "school's LAESTAB: 3 digits of LA code and 4 of establishment number.",
+            code="unknown_la",
+            details=[{"field": "destination", "reason": "unknown_la"}],
         )
     if school[:3] != principal.la:
         raise Forbidden(
@@ -99,6 +111,8 @@ def claim(principal: Principal, origin: dict[str, str], transfer_id: str, destin
     at_iso = clock.iso(at)
     after = replace(
         t,
+        # The file name stays as sent; the transfer is now addressed to the school (SPEC §4).
+        destination=school,
         dest_kind="school",
         dest_la=principal.la,
         recipient_org=school,
@@ -121,6 +135,7 @@ def claim(principal: Principal, origin: dict[str, str], transfer_id: str, destin
             event=event,
             audit_details={
                 "destination": school,
+                "previous_destination": t.destination,
                 "claimed_from": t.recipient_org,
                 "claimed_by": principal.org,
             },

@@ -49,7 +49,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -527,14 +527,19 @@ class LrsClient:
         endpoint: str,
         credentials: Callable[[], LrsCredentials],
         policy: RetryPolicy | None = None,
+        *,
         transport: Transport = post_soap,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.endpoint = endpoint
         self.credentials = credentials
         self.policy = policy or RetryPolicy()
         self.transport = transport
         self.sleep = sleep
+        # Seconds on a monotonic clock: the deadline is kept against it, so a test can hand in a
+        # clock that the transport and `sleep` move, and prove the deadline without timing anything.
+        self.clock = clock
         self.last_call: CallRecord | None = None
 
     def call(self, operation: Operation, fields: Fields) -> LrsAnswer:
@@ -546,12 +551,12 @@ class LrsClient:
         attempts = policy.max_attempts if operation in READ_OPERATIONS else 1
         record = CallRecord(operation)
         self.last_call = record
-        started = time.monotonic()
+        started = self.clock()
         deadline = started + policy.deadline_seconds
         try:
             for attempt in range(1, attempts + 1):
                 record.attempts = attempt
-                remaining = deadline - time.monotonic()
+                remaining = deadline - self.clock()
                 try:
                     return _attempt(
                         self.transport,
@@ -562,7 +567,7 @@ class LrsClient:
                     )
                 except _Retryable as failure:
                     pause = policy.backoff(attempt)
-                    left = deadline - time.monotonic() - pause
+                    left = deadline - self.clock() - pause
                     if attempt == attempts or left < MIN_ATTEMPT_SECONDS:
                         raise failure.error from None
                     logger.info(
@@ -576,7 +581,7 @@ class LrsClient:
                 forget_credentials()
             raise
         finally:
-            record.elapsed_ms = int((time.monotonic() - started) * 1000)
+            record.elapsed_ms = int((self.clock() - started) * 1000)
 
     def find_by_uln(self, uln: str, given_name: str, family_name: str) -> LearnerSearchResult:
         return map_find(self.call("learnerByULN", find_by_uln_fields(uln, given_name, family_name)))
@@ -591,6 +596,7 @@ class LrsClient:
         return map_update(uln, self.call("updateSingleLearner", update_fields(uln, update)))
 
 
-def lrs_client() -> LrsClient:
-    """A client for the configured endpoint and secret (cheap: credentials load on first call)."""
-    return LrsClient(get_settings().lrs_endpoint, load_credentials, retry_policy())
+def lrs_client(**seams: Any) -> LrsClient:
+    """A client for the configured endpoint and secret (cheap: credentials load on first call).
+    `seams` (transport, sleep, clock) are for tests."""
+    return LrsClient(get_settings().lrs_endpoint, load_credentials, retry_policy(), **seams)

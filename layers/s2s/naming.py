@@ -191,15 +191,17 @@ def _parse(name: str) -> ParsedName:
             _extension_message(name if isinstance(name, str) else ""),
             unless_suggested=f"Zip the file and give the zip a name such as {_EXAMPLES}.",
         )
+    stem = name[: -len(EXTENSION)]
+    if not stem:
+        raise _Refusal("bad_pattern", f"The name is only “{name}”. Name the file by the S2S rules: {_EXAMPLES}.")
+    # Characters first, so a long name with a wrong character is told which character (SPEC §2).
+    # The API bounds a name to 255 characters, so this loop costs nothing.
+    _check_characters(stem[: 4 * MAX_NAME_LENGTH])
     if len(name) > MAX_NAME_LENGTH:
         raise _Refusal(
             "bad_pattern",
             f"The name is {len(name)} characters long; S2S names are much shorter, for example {_EXAMPLES}.",
         )
-    stem = name[: -len(EXTENSION)]
-    if not stem:
-        raise _Refusal("bad_pattern", f"The name is only “{name}”. Name the file by the S2S rules: {_EXAMPLES}.")
-    _check_characters(stem)
     tokens = stem.split("_")
     if "" in tokens:
         raise _Refusal(
@@ -253,12 +255,16 @@ def _extension_message(name: str) -> str:
 
 
 def _describe(char: str) -> str:
+    """The character, named so a reader can find it: its code point whenever it is not printable
+    ASCII (SPEC §2), since an invisible or look-alike character cannot be seen in the message."""
     if char == " ":
         return "a space"
     if char in "/\\":
-        return "a folder separator (“/” or “\\”)"
+        return f"a folder separator (“{char}”)"
     if char == ".":
-        return "a full stop"
+        return "a full stop (“.”), as in a second extension such as .xml.zip"
+    if char == "\u00a0":
+        return "a non-breaking space (U+00A0)"
     if not char.isprintable() or char.isspace():
         return f"an invisible character (U+{ord(char):04X})"
     if ord(char) > 127:
@@ -267,15 +273,21 @@ def _describe(char: str) -> str:
 
 
 def _check_characters(stem: str) -> None:
-    if _COPY_SUFFIX.search(stem):
+    copy = _COPY_SUFFIX.search(stem)
+    if copy:
         raise _Refusal(
             "bad_pattern",
-            "The name ends in a copy number such as “ (1)” or “ - Copy”, which a browser or computer "
-            "adds when a file is saved twice; the receiving school's system cannot import a file named "
-            "like that. Remove the copy number.",
+            f"The name ends in the copy number “{copy.group(0)}”, which a browser or computer adds when a "
+            "file is saved twice; the receiving school's system cannot import a file named like that. "
+            "Remove the copy number.",
         )
-    if stem != stem.strip():
-        raise _Refusal("bad_pattern", "The name starts or ends with a space. Remove it and send the file again.")
+    stripped = stem.strip()
+    if stem != stripped:
+        edge = stem[0] if stem[0] != stripped[:1] or not stripped else stem[-1]
+        raise _Refusal(
+            "bad_pattern",
+            f"The name starts or ends with {_describe(edge)}. Remove it and send the file again.",
+        )
     for char in stem:
         if not _STEM_CHAR.fullmatch(char):
             raise _Refusal(
@@ -453,7 +465,7 @@ def check_upload_name(name: str, sender_org: str, upn: str | None) -> ParsedName
     """Everything SPEC §2 checks before an upload is allowed to start.
 
     `sender_org` is the signed-in organisation as names write it (`8231234`, `823LLLL`). `upn` is
-    the pupil's UPN, already trimmed and upper-cased by the caller. LPD destinations (XXXXXXX,
+    the pupil's UPN exactly as given: lower case or spaces are `bad_upn` too. LPD destinations (XXXXXXX,
     MMMMMMM) need one (`lpd_needs_upn`) with a valid check letter (`bad_upn`). Other files do not
     use it, but a UPN that is given must still be valid: a typo is better reported than ignored.
     """
@@ -481,20 +493,30 @@ def check_upload_name(name: str, sender_org: str, upn: str | None) -> ParsedName
 
 
 def _upn_message(upn: str, lpd: bool) -> str:
-    # Never echo the UPN: it identifies a child, and error messages end up in logs.
-    if len(upn) == 13 and upn[0].isalpha():
-        why = (
-            "The UPN's check letter (its first character) does not match the rest of it, so a character "
-            "was probably mistyped. Copy the UPN from your MIS again."
-        )
-    else:
-        why = (
-            "A UPN is 13 characters: a capital letter, 11 digits, then a digit (or a capital letter for a "
-            "temporary UPN)."
-        )
+    why = upn_refusal(upn)
     if not lpd:
         why += " A UPN is only needed for files addressed to XXXXXXX or MMMMMMM; you can leave it out."
     return why
+
+
+def upn_refusal(upn: str) -> str:
+    """Why `upn` is not a UPN, in words a data manager can act on (SPEC §2: every wrong form is
+    `bad_upn`). Never echoes the UPN: it identifies a child, and error messages end up in logs."""
+    shape = (
+        "A UPN is 13 characters: a capital letter, 11 digits, then a digit (or a capital letter for a temporary UPN)."
+    )
+    if not isinstance(upn, str) or len(upn) != 13:
+        return shape
+    if not all(c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" for c in upn):
+        if upn.upper().isascii() and upn.upper().isalnum():
+            return "Write the UPN in capital letters, as your MIS shows it. " + shape
+        return "The UPN contains a space or a character that is not a capital letter or a digit. " + shape
+    if not upn[0].isalpha() or not upn[1:12].isdigit():
+        return shape
+    return (
+        "The UPN's check letter (its first character) does not match the rest of it, so a character "
+        "was probably mistyped. Copy the UPN from your MIS again."
+    )
 
 
 def suggest_name(name: str) -> str | None:

@@ -1,10 +1,10 @@
 """Ranged readers: byte ranges of a file, a bytes object or an S3 object, counted and capped.
 
-Zip inspection reads an archive's end record and central directory only, so it needs nothing but
-"give me bytes a..b" and the object's size. Every reader counts what it fetched (`bytes_read`,
-`requests`) so tests and benchmarks can prove that inspection never reads file data, and every
-reader refuses to fetch more than `max_total_bytes` in total, so an end record that lies about
-the central directory cannot make the service download gigabytes.
+Zip inspection reads an archive's end records, central directory and local headers, never its
+file data, so it needs nothing but "give me bytes a..b" and the object's size. Every reader counts
+what it fetched (`bytes_read`, `requests`) so tests and benchmarks can prove that inspection never
+reads file data, and every reader refuses to fetch more than `max_total_bytes` in total, so an end
+record that lies about the central directory cannot make the service download gigabytes.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-# Enough for the largest central directory the inspector accepts (100 entries with maximal
-# names, extras and comments) plus the end-record search window; see s2s.zipcheck.
+# Enough for what the inspector reads of the largest structure it accepts: the end-record search
+# window, a central directory of 100 entries with maximal names, extras and comments (~19 MiB)
+# and 100 local headers with maximal names and extras, each with a data descriptor (~12.5 MiB);
+# see s2s.zipcheck.
 DEFAULT_MAX_TOTAL_BYTES = 32 * 1024 * 1024
 
 

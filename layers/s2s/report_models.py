@@ -90,6 +90,6 @@ class LostPupilList(Model):
 
 
 class ClaimRequest(RequestModel):
-    destination: Annotated[
-        str, Field(min_length=1, max_length=20, description="LAESTAB of one of your LA's schools, e.g. 8234001")
-    ]
+    # No length bounds here: any destination that is not a 7-digit LAESTAB is `bad_destination`
+    # (docs/SERVICE.md §5), not a generic validation error; the API's 16 KiB body limit bounds it.
+    destination: Annotated[str, Field(description="LAESTAB of one of your LA's schools, e.g. 8234001")]

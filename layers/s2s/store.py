@@ -10,7 +10,7 @@ Item layout (PK / SK):
        `UPN#<upn>` for an LPD file (the Lost Pupils Database search),
   GSI5 `EXPDAY#<yyyy-mm-dd>` while the transfer can still expire (the expiry sweep's work list),
   GSI6 `UNDL#<recipient's LA>` while a received file is `available` (the undownloaded report).
-- `T#<id>` / `A#<at>#<n>`: audit events (state changes, downloads, emails). They outlive the file.
+- `T#<id>` / `A#<at>#<n>-<random>`: audit events (state changes, downloads, emails). They outlive the file.
 - `T#<id>` / `OUTBOX#<type>`: an event written in the same transaction as the change it reports,
   deleted once published; GSI5 `OUTBOX` lets the sweep publish any that were left behind.
 - `CNT#<scope>` / `D#<yyyy-mm-dd>`: report counters per LA (`LA#823`), national (`ALL`); per school
@@ -26,8 +26,14 @@ event, its outbox event and its counters, so a change is never half done and nev
 from __future__ import annotations
 
 import base64
+import binascii
+import functools
+import hashlib
+import hmac
 import itertools
 import json
+import os
+import secrets as secrets_module
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -164,6 +170,7 @@ class Actor:
     org: str
     source_ip: str = ""
     user_agent: str = ""
+    email: str = ""
 
     @classmethod
     def system(cls, name: str) -> Actor:
@@ -175,12 +182,15 @@ def audit_put(
 ) -> TransactWriteItemTypeDef:
     item = {
         "PK": f"T#{transfer_id}",
-        "SK": f"A#{at}#{next(_counter):06d}",
+        # Sorted by time, then by this container's counter; the random part keeps two containers
+        # that write for the same transfer in the same microsecond from overwriting each other.
+        "SK": f"A#{at}#{next(_counter) % 1_000_000:06d}-{secrets_module.token_hex(8)}",
         "kind": "audit",
         "action": action,
         "at": at,
         "actor_user": actor.user,
         "actor_org": actor.org,
+        "actor_email": actor.email,
         "source_ip": actor.source_ip,
         "user_agent": actor.user_agent,
         "details": json.dumps(details or {}, sort_keys=True),
@@ -432,6 +442,7 @@ def audit_events(transfer_id: str) -> list[dict[str, Any]]:
                     "at": data["at"],
                     "actor_user": data["actor_user"],
                     "actor_org": data["actor_org"],
+                    "actor_email": data.get("actor_email", ""),
                     "source_ip": data.get("source_ip", ""),
                     "user_agent": data.get("user_agent", ""),
                     "details": json.loads(data.get("details") or "{}"),
@@ -445,22 +456,78 @@ def audit_events(transfer_id: str) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------- lists and cursors
 
 
+# Cursors are opaque to callers and signed: a cursor we did not write (hand-made, altered, or
+# signed with another key) is a 422 before anything in it is read, so its contents can never reach
+# DynamoDB as a start key of someone else's choosing, nor crash a handler.
+_CURSOR_SIG_BYTES = 32
+_local_cursor_key: list[bytes] = []
+
+
+def _bad_cursor() -> InvalidRequest:
+    return InvalidRequest(
+        "The cursor is not one we gave out. Ask for the first page again (leave out cursor).",
+        details=[{"field": "cursor", "reason": "invalid"}],
+    )
+
+
+@functools.cache
+def _secret_cursor_key(arn: str) -> bytes:
+    from s2s.aws import secrets
+
+    return secrets().get_secret_value(SecretId=arn)["SecretString"].encode("utf-8")
+
+
+def cursor_key() -> bytes:
+    """The HMAC key for cursors. In AWS it is the `CursorKey` secret, read once per container, so
+    every container of every function signs with the same key."""
+    settings = get_settings()
+    if settings.cursor_key:
+        return settings.cursor_key.encode("utf-8")
+    if settings.cursor_secret_arn:
+        return _secret_cursor_key(settings.cursor_secret_arn)
+    if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
+        # A per-container key would make the next page fail on another container: refuse loudly.
+        raise RuntimeError("CURSOR_SECRET_ARN is not set: list cursors cannot be signed")
+    if not _local_cursor_key:
+        _local_cursor_key.append(secrets_module.token_bytes(32))
+    return _local_cursor_key[0]
+
+
+def _cursor_signature(payload: bytes) -> bytes:
+    return hmac.new(cursor_key(), b"s2s-cursor-v1." + payload, hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    if not text or not text.isascii() or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode((text + "=" * (-len(text) % 4)).encode("ascii"))
+
+
 def encode_cursor(state: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
+    """`<payload>.<signature>`, both base64url: the list's position as JSON, and its HMAC-SHA256."""
+    payload = json.dumps(state, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return f"{_b64(payload)}.{_b64(_cursor_signature(payload))}"
 
 
 def decode_cursor(cursor: str) -> dict[str, Any]:
+    """The state of a cursor we signed, or 422 `validation_error` (field `cursor`)."""
+    body, dot, signature = cursor.partition(".")
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        state = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except ValueError as exc:
-        raise InvalidRequest(
-            "The cursor is not one we gave out.",
-            code="validation_error",
-            details=[{"field": "cursor", "reason": "invalid"}],
-        ) from exc
+        payload, given = _unb64(body), _unb64(signature)
+    except (ValueError, binascii.Error):
+        raise _bad_cursor() from None
+    if not dot or len(given) != _CURSOR_SIG_BYTES or not hmac.compare_digest(given, _cursor_signature(payload)):
+        raise _bad_cursor()
+    try:
+        state = json.loads(payload)
+    except ValueError:
+        raise _bad_cursor() from None
     if not isinstance(state, dict):
-        raise InvalidRequest("The cursor is not one we gave out.", details=[{"field": "cursor", "reason": "invalid"}])
+        raise _bad_cursor()
     return state
 
 

@@ -23,14 +23,25 @@ class CreateTransferRequest(RequestModel):
     sha256: (
         Annotated[
             str,
-            Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the zip, lower-case hex; shown to the recipient"),
+            # min/max length as well as the pattern: JSON Schema's `$` accepts a trailing newline, so
+            # the length is what pins 64 characters.
+            Field(
+                min_length=64,
+                max_length=64,
+                pattern=r"^[0-9a-f]{64}$",
+                description="SHA-256 of the zip: exactly 64 lower-case hex characters; shown to the recipient",
+            ),
         ]
         | None
     ) = None
     upn: (
         Annotated[
             str,
-            Field(max_length=13, description="The pupil's UPN; required for XXXXXXX and MMMMMMM (Lost Pupils) files"),
+            # No length bound: every malformed UPN is `bad_upn` (docs/SERVICE.md §2), checked by the service.
+            Field(
+                description="The pupil's UPN (13 characters, capital letters and digits); required for "
+                "XXXXXXX and MMMMMMM (Lost Pupils) files"
+            ),
         ]
         | None
     ) = None
@@ -82,22 +93,45 @@ class TransferList(Model):
     next_cursor: str | None = None
 
 
+# Privacy inside the history (docs/SERVICE.md §4): the person behind an action (user, email, IP,
+# browser) is shown only to their own organisation and, for a school, its LA. For anyone else these
+# fields are absent from the answer (left out, never null or blank).
+_PERSONAL = "Absent unless the action was by your own organisation (or, for an LA, one of its schools)"
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+def _personal(description: str = _PERSONAL) -> Any:
+    """A personal field: optional, and left out of the answer when it is not given."""
+    return Field(default=None, description=description, exclude_if=_absent)
+
+
 class AuditEvent(Model):
     action: str
     at: str
-    actor_user: str
-    actor_org: str
-    source_ip: str = ""
-    user_agent: str = ""
-    details: dict[str, Any] = Field(default_factory=dict)
+    actor_org: Annotated[str, Field(description="The organisation that acted, or S2S for the service's own steps")]
+    actor_user: str | None = _personal(_PERSONAL + "; the step's name for S2S")
+    actor_email: str | None = _personal()
+    source_ip: str | None = _personal()
+    user_agent: str | None = _personal()
+    details: Annotated[
+        dict[str, Any],
+        Field(
+            description="What the action was about; empty for another organisation's action. An email names "
+            "the organisation it went to (`org`), never the address"
+        ),
+    ] = Field(default_factory=dict)
 
 
 class DownloadReceipt(Model):
     at: str
-    user: str
     organisation: str
-    source_ip: str = ""
-    user_agent: str = ""
+    user: str | None = _personal()
+    email: str | None = _personal()
+    source_ip: str | None = _personal()
+    user_agent: str | None = _personal()
 
 
 class TransferDetail(TransferSummary):

@@ -176,6 +176,17 @@ def can_see(principal: Principal, transfer: Transfer) -> bool:
     return is_sender_side(principal, transfer) or is_recipient_side(principal, transfer)
 
 
+def is_addressee(principal: Principal, transfer: Transfer) -> bool:
+    """Whoever may download the file once it is available, whether or not it is yet: the
+    organisation it is addressed to (an LA for `LLLL`/`XXXX` names), or any LA for an unclaimed
+    Lost Pupils Database file."""
+    if principal.kind == "dfe":
+        return False
+    if transfer.recipient_org == principal.org:
+        return True
+    return principal.kind == "la" and transfer.is_lpd
+
+
 def can_download(principal: Principal, transfer: Transfer) -> bool:
     """The recipient; the LA for files addressed to the LA (`LLLL`, `XXXX`); any LA for LPD files.
     An LA sees its schools' files but does not download them."""
@@ -194,6 +205,63 @@ def removal_status(principal: Principal, transfer: Transfer) -> Status | None:
     if transfer.source == principal.org:
         return "withdrawn"
     return None
+
+
+# ---------------------------------------------------------------------------- privacy in the history
+
+# What an audit event says about the person who acted. Shown only to that person's organisation
+# (and its LA, for a school); everyone else sees the organisation, the action and the time.
+PERSONAL_FIELDS = ("actor_user", "actor_email", "source_ip", "user_agent")
+SYSTEM_ORG = "S2S"
+_LAESTAB_DIGITS = frozenset("0123456789")
+
+
+def sees_people_of(viewer: Principal, org: str) -> bool:
+    """Whether `viewer` may see who in `org` acted, from which address and browser: its own
+    organisation's people, and for an LA those of its own schools, as those schools see them."""
+    if viewer.kind == "dfe" or not org:
+        return False
+    if org == viewer.org:
+        return True
+    is_school = len(org) == 7 and set(org) <= _LAESTAB_DIGITS
+    return viewer.kind == "la" and is_school and org[:3] == viewer.la
+
+
+def audit_view(viewer: Principal, event: dict[str, Any]) -> dict[str, Any]:
+    """The one place that decides what `viewer` sees of one audit event (SPEC §4, privacy inside
+    the history). `event` is the stored event (`s2s.store.audit_events`); the answer leaves out
+    every personal field the viewer may not see rather than blanking it.
+
+    - the service's own steps (landing check, sweep, emails) carry no person: shown as they are,
+      except that an email names the organisation it went to, never the address;
+    - an action of the viewer's own people, or for an LA of its schools' people: everything;
+    - any other organisation's action: only `actor_org`, `action` and `at`."""
+    base = {"action": event["action"], "at": event["at"], "actor_org": event["actor_org"]}
+    if event["actor_org"] == SYSTEM_ORG:
+        details = dict(event.get("details") or {})
+        if event["action"].startswith("email"):
+            details = {k: details[k] for k in ("type", "org") if k in details}
+        return {**base, "actor_user": event.get("actor_user", ""), "details": details}
+    if not sees_people_of(viewer, event["actor_org"]):
+        return {**base, "details": {}}
+    shown = {name: event.get(name, "") for name in PERSONAL_FIELDS}
+    return {**base, **shown, "details": dict(event.get("details") or {})}
+
+
+def receipt_view(viewer: Principal, event: dict[str, Any]) -> dict[str, Any]:
+    """A download receipt (a `downloaded` audit event) as `viewer` may see it: the organisation and
+    time always; the person, address and browser only under `audit_view`'s rule."""
+    receipt: dict[str, Any] = {"at": event["at"], "organisation": event["actor_org"]}
+    if sees_people_of(viewer, event["actor_org"]):
+        receipt.update(
+            {
+                "user": event.get("actor_user", ""),
+                "email": event.get("actor_email", ""),
+                "source_ip": event.get("source_ip", ""),
+                "user_agent": event.get("user_agent", ""),
+            }
+        )
+    return receipt
 
 
 # ---------------------------------------------------------------------------- report counters

@@ -24,12 +24,15 @@ from s2s.transfers import (
     Box,
     Status,
     Transfer,
+    audit_view,
     can_download,
     can_see,
     counter_deltas,
     effective_status,
+    is_addressee,
     is_recipient_side,
     is_sender_side,
+    receipt_view,
     removal_status,
 )
 
@@ -45,6 +48,7 @@ def actor_for(principal: Principal, origin: dict[str, str]) -> Actor:
     return Actor(
         user=principal.user_id,
         org=principal.org,
+        email=principal.email or "",
         source_ip=origin.get("source_ip", ""),
         user_agent=origin.get("user_agent", ""),
     )
@@ -75,7 +79,7 @@ def issue_upload_ticket(
 
     _require_sender_or_recipient(principal)
     settings = get_settings()
-    upn = upn.strip().upper() if upn else None
+    upn = upn or None  # checked as given: a lower-case or padded UPN is `bad_upn` (SPEC §2)
     parsed = check_upload_name(filename, principal.org, upn)
     if size_bytes > settings.max_upload_bytes:
         raise TooLarge(
@@ -287,10 +291,21 @@ def handle_landed_object(bucket: str, key: str) -> Outcome:
             outcome = "rejected"
     except TransitionConflict:
         outcome = "duplicate"
+        if verdict.ok:
+            _drop_stored_copy_unless_live(bucket, t)
     _delete_quietly(bucket, key)
     # Raise if SNS is down: the queue redelivers, this run finds the outbox and publishes it.
     events.flush(transfer_id)
     return outcome
+
+
+def _drop_stored_copy_unless_live(bucket: str, t: Transfer) -> None:
+    """After the copy to `stored/`, the transfer changed first: a withdrawal (or the sweep) raced
+    this landing check. Its own deletes may have run before our copy landed, so look again and
+    delete the copy unless another delivery of this event made the transfer available."""
+    now = store.get_transfer(t.transfer_id)
+    if now is None or now.status not in LIVE:
+        _delete_quietly(bucket, t.stored_key)
 
 
 # ---------------------------------------------------------------------------- reading
@@ -306,23 +321,14 @@ def visible_transfer(principal: Principal, transfer_id: str) -> Transfer:
 
 
 def describe(principal: Principal, t: Transfer) -> dict[str, Any]:
-    """What a caller sees of a transfer: metadata, status now, audit events and receipts."""
+    """What a caller sees of a transfer: metadata, status now, audit events and receipts, each
+    event through `audit_view` (who acted is shown only to their own organisation and its LA)."""
     audit = store.audit_events(t.transfer_id)
-    receipts = [
-        {
-            "at": a["at"],
-            "user": a["actor_user"],
-            "organisation": a["actor_org"],
-            "source_ip": a["source_ip"],
-            "user_agent": a["user_agent"],
-        }
-        for a in audit
-        if a["action"] == "downloaded"
-    ]
+    receipts = [receipt_view(principal, a) for a in audit if a["action"] == "downloaded"]
     if not is_sender_side(principal, t):
         # The recipient side sees the file's life from the moment it reached them.
         audit = [a for a in audit if a["action"] not in ("created",)]
-    return {**summary(principal, t), "audit": audit, "downloads": receipts}
+    return {**summary(principal, t), "audit": [audit_view(principal, a) for a in audit], "downloads": receipts}
 
 
 def summary(principal: Principal, t: Transfer) -> dict[str, Any]:
@@ -479,7 +485,10 @@ def request_download(principal: Principal, origin: dict[str, str], transfer_id: 
     first_event: list[dict[str, Any]] = []
 
     def attempt(t: Transfer) -> Transfer:
-        if not can_download(principal, t):
+        # The addressee that can see a file before it reached them (it is also the sender, or the
+        # sender's LA) is told it is not available yet, not that it may not download it.
+        early_addressee = t.available_at is None and is_addressee(principal, t)
+        if not can_download(principal, t) and not early_addressee:
             raise Forbidden("Only the organisation the file is addressed to can download it.", code="not_recipient")
         status = effective_status(t)
         if status in TERMINAL and status != "rejected":

@@ -21,7 +21,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
-from portal_harness import LocalStack, StaticPortal, WatchedPage
+from portal_harness import AXE, LocalStack, StaticPortal, WatchedPage
+from s2s_cli.portal_publish import content_type
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -72,9 +73,15 @@ def new_page(browser: Browser) -> Iterator[Callable[[], WatchedPage]]:
     contexts = []
     watched: list[WatchedPage] = []
 
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run `make setup` (npm ci) first")
+    axe_source = AXE.read_text(encoding="utf-8")
+
     def make() -> WatchedPage:
         context = browser.new_context(accept_downloads=True, locale="en-GB", timezone_id="Europe/London")
-        context.set_default_timeout(15000)
+        context.set_default_timeout(30000)  # a loaded 2-core machine is slow, not wrong
+        # Injected before the page's own scripts, outside its CSP (which forbids inline scripts).
+        context.add_init_script(axe_source)
         contexts.append(context)
         result = WatchedPage.watch(context.new_page())
         watched.append(result)
@@ -86,6 +93,8 @@ def new_page(browser: Browser) -> Iterator[Callable[[], WatchedPage]]:
     violations = [v for w in watched for v in w.csp_violations]
     errors = [e for w in watched for e in w.page_errors]
     token_urls = [u for w in watched for u in w.token_urls]
+    govuk = [e for w in watched for e in w.govuk_errors]
+    assert not govuk, f"GOV.UK Frontend components failed to start: {govuk}"
     assert not token_urls, f"a token was put in a URL: {[u.split('?')[0] for u in token_urls]}"
     assert not violations, f"CSP violations in the console: {violations}"
     assert not errors, f"uncaught JavaScript errors: {errors}"
@@ -94,12 +103,6 @@ def new_page(browser: Browser) -> Iterator[Callable[[], WatchedPage]]:
 # ---------------------------------------------------------------------------- a static portal
 
 
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-}
 STATIC_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -127,7 +130,7 @@ def static_portal() -> Iterator[StaticPortal]:
         def do_GET(self) -> None:
             path = unquote(urlsplit(self.path).path)
             if path == "/config.json":
-                body, kind = json.dumps(config).encode(), CONTENT_TYPES[".json"]
+                body, kind = json.dumps(config).encode(), "application/json"
             else:
                 file = (PORTAL / path.lstrip("/")).resolve()
                 if "." not in Path(path).name:
@@ -135,7 +138,7 @@ def static_portal() -> Iterator[StaticPortal]:
                 if not file.is_file() or PORTAL.resolve() not in file.resolve().parents:
                     self.send_error(404)
                     return
-                body, kind = file.read_bytes(), CONTENT_TYPES.get(file.suffix, "application/octet-stream")
+                body, kind = file.read_bytes(), content_type(file)
             self.send_response(200)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
@@ -186,6 +189,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=ROOT,
+        # The stack records itself in a per-user state file: keep the tests' out of the developer's.
+        env={**os.environ, "XDG_STATE_HOME": str(data_dir / "state")},
     )
     api = f"http://127.0.0.1:{port}"
     try:

@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[2]
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.2 AA: every level A and AA rule of WCAG 2.0, 2.1 and 2.2 that axe-core has.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# Each (page, state) that passed axe, for the coverage line the session prints.
+AXE_CHECKED: list[str] = []
+AXE_REPORTS = ROOT / "test-artifacts" / "axe"
 
 
 @dataclass
@@ -53,11 +59,86 @@ class WatchedPage:
         storage only."""
         return [url for url in self.request_urls if JWT.search(url)]
 
+    @property
+    def govuk_errors(self) -> list[str]:
+        """GOV.UK Frontend components that failed to start (they log instead of throwing)."""
+        return [text for text in self.console_errors if text.startswith("GOV.UK Frontend")]
+
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
+
+    def check(self, name: str) -> None:
+        """axe-core on the page as it is now, at WCAG 2.2 AA: no violation may remain. Also
+        writes the page's screenshot as `name`.png."""
+        self.page.wait_for_load_state("load")
+        headings = self.page.evaluate(
+            """() => [...document.querySelectorAll("h1, h2, h3, caption")].filter((el) => el.getClientRects().length || el.tagName === "CAPTION")
+                 .map((el) => [el.tagName.toLowerCase(), el.textContent.trim().replace(/\\s+/g, " ")])"""
+        )
+        h1s = [text for tag, text in headings if tag == "h1"]
+        assert len(h1s) == 1, f"{name}: a page has one h1, this one has {h1s}"
+        repeats = [text for tag, text in headings if tag != "h1" and text and text in h1s[0]]
+        assert not repeats, f"{name}: the heading {h1s[0]!r} is printed again as {repeats}"
+        violations = axe_violations(self.page)
+        self.screenshot(name)
+        assert not violations, f"{name}: axe found {len(violations)} WCAG 2.2 AA violations:\n" + "\n".join(violations)
+        AXE_CHECKED.append(name)
+        AXE_REPORTS.mkdir(parents=True, exist_ok=True)
+        (AXE_REPORTS / f"{name}.txt").write_text(f"{self.page.url}\n0 violations of {', '.join(WCAG_TAGS)}\n")
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's violations on `page` as readable lines (rule, impact, what it means, where).
+    axe is injected by an init script (see the `new_page` fixture): the CSP forbids inline ones."""
+    result = page.evaluate(
+        """async (tags) => {
+          if (!window.axe) throw new Error("axe-core was not injected");
+          const outcome = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+          return outcome.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+            targets: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + ": " + (n.failureSummary || "").replace(/\\s+/g, " ")) }));
+        }""",
+        WCAG_TAGS,
+    )
+    return [f"- {v['id']} ({v['impact']}): {v['help']}; " + " | ".join(v["targets"]) for v in result]
+
+
+YELLOW = "rgb(255, 221, 0)"  # GOV.UK's focus colour
+
+
+def focus_is_visible(page: Page) -> bool:
+    """The focused element looks different when focused, in GOV.UK's focus yellow (outline,
+    background, border or box shadow)."""
+    return bool(
+        page.evaluate(
+            """(yellow) => {
+              const el = document.activeElement;
+              if (!el || el === document.body) return false;
+              const props = ["outline-color", "outline-style", "background-color", "box-shadow", "border-color"];
+              const styleOf = () => { const cs = getComputedStyle(el); return props.map((p) => cs.getPropertyValue(p)); };
+              const focused = styleOf();
+              const yellowNow = focused.some((value) => value.includes(yellow));
+              el.blur();
+              const blurred = styleOf();
+              el.focus();
+              return yellowNow && focused.join("|") !== blurred.join("|");
+            }""",
+            YELLOW,
+        )
+    )
+
+
+def active(page: Page) -> str:
+    """The focused element, described: its tag, id, role and text."""
+    return str(
+        page.evaluate(
+            """() => { const el = document.activeElement; if (!el) return "";
+              return [el.tagName.toLowerCase(), el.id ? "#" + el.id : "", (el.getAttribute("class") || "").split(" ")[0],
+                      (el.innerText || el.value || "").trim().split("\\n")[0].slice(0, 60)].filter(Boolean).join(" "); }"""
+        )
+    )
 
 
 def fake_token(claims: dict[str, Any]) -> str:

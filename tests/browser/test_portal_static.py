@@ -21,7 +21,7 @@ from s2s.errors import Forbidden, NamingError
 from s2s.naming import check_upload_name, parse_filename
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
 
@@ -203,35 +203,86 @@ def test_browser_upload_check_agrees_on_sender_and_lost_pupil_upn(
     assert js == expected
 
 
-def test_upload_page_shows_the_reason_and_the_suggested_name(
-    new_page: Callable[[], WatchedPage], static_portal: StaticPortal
-) -> None:
-    # Given a school signed in (a token in session storage, as after sign-in)
+EMPTY_ZIP = b"PK\x05\x06" + bytes(18)
+
+
+def choose(page: Page, name: str) -> None:
+    """Choose a file in the upload page's file input (GOV.UK Frontend hides the input behind
+    its own button, so the input is addressed directly)."""
+    page.locator("input[type=file]").set_input_files({"name": name, "mimeType": "application/zip", "buffer": EMPTY_ZIP})
+
+
+@pytest.fixture
+def school_page(new_page: Callable[[], WatchedPage], static_portal: StaticPortal) -> WatchedPage:
+    """A school signed in (a token in session storage, as after sign-in), on the upload page."""
     watched = new_page()
-    page = watched.page
-    page.goto(static_portal.url + "/")
-    page.evaluate("token => sessionStorage.setItem('s2s.token', token)", fake_token(school_token_claims("8231234")))
-    # When it opens the upload page and chooses a file whose type is in lower case
-    page.goto(static_portal.url + "/upload")
-    page.get_by_label("File to send").set_input_files(
-        {"name": "8231234_ctf_8232345_001.zip", "mimeType": "application/zip", "buffer": b"PK\x05\x06" + bytes(18)}
+    watched.page.goto(static_portal.url + "/")
+    watched.page.evaluate(
+        "token => sessionStorage.setItem('s2s.token', token)", fake_token(school_token_claims("8231234"))
     )
-    # Then the page says why, offers the corrected name, and will not send
+    watched.page.goto(static_portal.url + "/upload")
+    watched.page.get_by_role("heading", name="Send a file", level=1).wait_for()
+    return watched
+
+
+def test_upload_page_shows_the_reason_and_the_suggested_name(school_page: WatchedPage) -> None:
+    page = school_page.page
+    school_page.check("upload")
+    # When the school chooses a file whose type is in lower case
+    choose(page, "8231234_ctf_8232345_001.zip")
+    # Then the field says why, in GOV.UK's error message, and offers the corrected name
     error = page.get_by_test_id("name-error")
     error.wait_for()
     assert error.get_attribute("data-reason") == "bad_pattern"
     assert "must be written in capitals: CTF" in error.inner_text()
+    assert error.inner_text().startswith("Error:")
+    assert page.locator("#file-group").get_attribute("class") == "govuk-form-group govuk-form-group--error"
     assert page.get_by_test_id("suggestion").inner_text() == "8231234_CTF_8232345_001.zip"
-    assert page.locator("#send").is_disabled()
     assert page.get_by_test_id("org-name").inner_text() == "Test School 8231234"
-    watched.screenshot("upload-invalid-name")
+    school_page.check("upload-error-bad-name")
+    # And pressing Send shows the error summary, which takes focus and links to the field
+    page.get_by_role("button", name="Send file").click()
+    summary = page.locator(".govuk-error-summary")
+    summary.wait_for()
+    assert summary.evaluate("element => element === document.activeElement")
+    assert "must be written in capitals" in summary.inner_text()
+    school_page.check("upload-error-summary-bad-name")
     # And a correct name to the Lost Pupils Database asks for the pupil's UPN
-    page.get_by_label("File to send").set_input_files(
-        {"name": "8231234_CTF_XXXXXXX_001.zip", "mimeType": "application/zip", "buffer": b"PK\x05\x06" + bytes(18)}
-    )
+    choose(page, "8231234_CTF_XXXXXXX_001.zip")
     page.get_by_label("Pupil's UPN").wait_for()
-    assert page.get_by_test_id("name-error").count() == 0
-    assert page.locator("#send").is_enabled()
+    assert page.get_by_test_id("name-error").is_hidden()
+    assert page.locator(".govuk-error-summary").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "state", "needle", "field"),
+    [
+        (None, "no-file", "Choose the file to send", "#file"),
+        ("9991234_CTF_8232345_001.zip", "unknown-la", "999", "#file"),
+        ("8231235_CTF_8232345_001.zip", "not-your-laestab", "you are signed in for 8231234", "#file"),
+        ("8231234_CTF_8232345_000.zip", "bad-sequence", "001", "#file"),
+        ("8231234_CTF_8232345_001.xml", "not-a-zip", ".zip", "#file"),
+        ("8231234_CTF_XXXXXXX_001.zip", "lpd-without-upn", "Enter the pupil's UPN", "#upn"),
+    ],
+)
+def test_each_upload_error_is_summarised_linked_to_its_field_and_accessible(
+    school_page: WatchedPage, name: str | None, state: str, needle: str, field: str
+) -> None:
+    page = school_page.page
+    if name:
+        choose(page, name)
+    page.get_by_role("button", name="Send file").click()
+    summary = page.locator(".govuk-error-summary")
+    summary.wait_for()
+    assert needle in summary.inner_text()
+    assert summary.evaluate("element => element === document.activeElement")
+    link = summary.get_by_role("link").first
+    assert link.get_attribute("href") == field
+    school_page.check(f"upload-error-{state}")
+    # The summary's link takes the keyboard to the field to fix
+    link.focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == field[1:]
 
 
 def test_sign_in_starts_an_authorization_code_request_with_pkce(
@@ -241,7 +292,8 @@ def test_sign_in_starts_an_authorization_code_request_with_pkce(
     watched = new_page()
     page = watched.page
     page.goto(static_portal.url + "/transfers/abc123")
-    watched.screenshot("sign-in")
+    page.get_by_role("button", name="Sign in").wait_for()
+    watched.check("signed-out")
     # When they press Sign in
     with page.expect_request(lambda request: request.url.startswith(static_portal.url + "/authorize")) as request:
         page.get_by_role("button", name="Sign in").click()
@@ -269,6 +321,7 @@ def test_a_callback_with_a_wrong_state_is_refused_and_the_code_leaves_the_addres
     page = watched.page
     page.goto(static_portal.url + "/callback?code=secret-code&state=not-mine")
     page.get_by_role("heading", name="Sign-in did not work").wait_for()
+    watched.check("sign-in-failed")
     assert page.url == static_portal.url + "/callback"
     assert page.evaluate("sessionStorage.getItem('s2s.token')") is None
 
@@ -301,3 +354,98 @@ def test_the_skip_link_is_the_first_thing_the_keyboard_reaches(
     assert skip.is_visible()
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main-content"
+
+
+OTHER_ORGS_DETAILS = {
+    "transfer_id": "t1",
+    "source": "8231234",
+    "source_name": "Alpha Primary",
+    "recipient": "8232345",
+    "reason_message": None,
+    "audit": [
+        {
+            "action": "created",
+            "at": "2026-12-03T09:00:00Z",
+            "actor_org": "8231234",
+            "actor_user": "user-a",
+            "source_ip": "10.1.1.1",
+            "user_agent": "A-Browser/1",
+            "details": {},
+        },
+        {
+            "action": "available",
+            "at": "2026-12-03T09:00:05Z",
+            "actor_org": "S2S",
+            "actor_user": "landing-check",
+            "source_ip": "",
+            "user_agent": "",
+            "details": {},
+        },
+        {
+            "action": "email_sent",
+            "at": "2026-12-03T09:00:06Z",
+            "actor_org": "S2S",
+            "actor_user": "notify",
+            "source_ip": "",
+            "user_agent": "",
+            "details": {"type": "transfer.available", "org": "8232345", "to": "head@school-b.example"},
+        },
+        {
+            "action": "downloaded",
+            "at": "2026-12-03T09:58:00Z",
+            "actor_org": "8232345",
+            "actor_user": "user-b",
+            "source_ip": "10.2.2.2",
+            "user_agent": "B-Browser/2",
+            "details": {"source_ip": "10.2.2.2", "user_agent": "B-Browser/2"},
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("viewer", "shown", "hidden_text"),
+    [
+        # The sender sees its own person and address, and B only as B
+        (
+            {"kind": "school", "org": "8231234", "la": "823", "sub": "user-a"},
+            ["You, Alpha Primary (from 10.1.1.1, A-Browser/1)", "Downloaded by School 8232345"],
+            ["user-b", "10.2.2.2", "B-Browser/2"],
+        ),
+        # The recipient sees its own people, and A only as A
+        (
+            {"kind": "school", "org": "8232345", "la": "823", "sub": "user-b"},
+            ["You, School 8232345 (from 10.2.2.2, B-Browser/2)"],
+            ["user-a", "10.1.1.1", "A-Browser/1"],
+        ),
+        # Their LA sees its schools' people as the schools do
+        ({"kind": "la", "org": "823LLLL", "la": "823", "sub": "la-user"}, ["user-a", "user-b", "B-Browser/2"], []),
+        # Another LA's officer sees organisations only
+        (
+            {"kind": "la", "org": "330LLLL", "la": "330", "sub": "other"},
+            ["Downloaded by School 8232345"],
+            ["user-a", "user-b", "10.1.1.1", "B-Browser/2"],
+        ),
+    ],
+)
+def test_the_history_shows_people_only_to_their_own_organisation_whatever_the_api_sends(
+    portal_page: WatchedPage, viewer: dict[str, str], shown: list[str], hidden_text: list[str]
+) -> None:
+    # Given an API answer that (wrongly) carries every organisation's people and an email address
+    rows = portal_page.page.evaluate(
+        """async ([transfer, viewer]) => {
+          const { historyRows } = await import('/history.js');
+          return historyRows(transfer, viewer, { [transfer.source]: transfer.source_name }).map((r) => `${r.what} | ${r.who}`);
+        }""",
+        [OTHER_ORGS_DETAILS, viewer],
+    )
+    text = "\n".join(rows)
+    # Then the history is in words, the email names the organisation, never the address
+    assert rows[1] == "Checked and accepted | S2S"
+    assert rows[2] == "Email sent to School 8232345: a file is ready | S2S"
+    assert "head@school-b.example" not in text and "landing-check" not in text
+    # And each viewer sees the people of its own organisation (and an LA its schools') only
+    for needle in shown:
+        assert needle in text, (needle, text)
+    for needle in hidden_text:
+        assert needle not in text, (needle, text)

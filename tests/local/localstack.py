@@ -57,9 +57,15 @@ class Stack:
         return requests.request(method, self.api + path, headers=headers, timeout=30, **kwargs)
 
 
-def start_stack(data_dir: Path, port: int, portal_port: int) -> Stack:
+def start_stack(data_dir: Path, port: int, portal_port: int | None) -> Stack:
+    """`portal_port` None leaves `--portal-port` out: the portal is then on `port + 1`."""
     env = {k: v for k, v in os.environ.items() if k != "LRS_ENDPOINT"}
     env["PYTHONUNBUFFERED"] = "1"
+    portal_args = ["--portal-port", str(portal_port)] if portal_port is not None else []
+    portal_port = portal_port if portal_port is not None else port + 1
+    # The stack records itself in a per-user state file (s2s_cli.local.state): keep the tests'
+    # stacks out of the developer's own.
+    env["XDG_STATE_HOME"] = str(data_dir / "state")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -69,8 +75,7 @@ def start_stack(data_dir: Path, port: int, portal_port: int) -> Stack:
             "serve",
             "--port",
             str(port),
-            "--portal-port",
-            str(portal_port),
+            *portal_args,
             "--data-dir",
             str(data_dir),
             "--sweep-seconds",

@@ -526,3 +526,50 @@ def test_the_real_portal_folder_is_what_gets_published() -> None:
     assert "app.js" in keys and "README.md" not in keys
     by_key = {f.key: f for f in files}
     assert by_key["app.js"].content_type == "text/javascript; charset=utf-8"
+    # GOV.UK Frontend's files, copied in by `make setup`, go too, with the types the browser needs
+    assert by_key["govuk/govuk-frontend.min.css"].content_type == "text/css; charset=utf-8"
+    assert by_key["govuk/govuk-frontend.min.js"].content_type == "text/javascript; charset=utf-8"
+    fonts = [f for f in files if f.key.startswith("assets/fonts/") and f.key.endswith(".woff2")]
+    assert fonts and all(f.content_type == "font/woff2" for f in fonts)
+    assert "assets/images/favicon.svg" in by_key
+
+
+def test_a_portal_without_govuk_frontends_files_is_refused(tmp_path: Path) -> None:
+    # Given a checkout where `make setup` has not copied GOV.UK Frontend in yet
+    shell = (portal_publish.PORTAL_DIR / "index.html").read_text(encoding="utf-8")
+    (tmp_path / "index.html").write_text(shell, encoding="utf-8")
+    (tmp_path / "app.js").write_text("", encoding="utf-8")
+    (tmp_path / "app.css").write_text("", encoding="utf-8")
+    # Then publishing says what is missing and what to run, instead of shipping a broken page
+    with pytest.raises(UsageError) as refused:
+        portal_publish.portal_files(tmp_path)
+    assert "govuk/govuk-frontend.min.css" in str(refused.value) and "make setup" in str(refused.value)
+    assert "assets/images/favicon.ico" in str(refused.value)
+
+
+def test_the_local_stack_serves_govuk_frontend_with_the_published_types_and_the_csp() -> None:
+    import requests
+    from s2s_cli.local.portal import PortalConfig, make_portal_server, missing_assets
+
+    assert missing_assets() == []
+    config = PortalConfig("http://127.0.0.1:9", "http://127.0.0.1:8")
+    server = make_portal_server("127.0.0.1", 0, lambda: config)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        font = next((portal_publish.PORTAL_DIR / "assets" / "fonts").glob("*.woff2")).name
+        for path, kind in (
+            ("/govuk/govuk-frontend.min.css", "text/css; charset=utf-8"),
+            ("/govuk/govuk-frontend.min.js", "text/javascript; charset=utf-8"),
+            (f"/assets/fonts/{font}", "font/woff2"),
+            ("/transfers/abc", "text/html; charset=utf-8"),
+        ):
+            response = requests.get(base + path, timeout=10)
+            assert response.status_code == 200, path
+            assert response.headers["Content-Type"] == kind, path
+            csp = response.headers["Content-Security-Policy"]
+            assert "script-src 'self';" in csp and "style-src 'self';" in csp and "unsafe-inline" not in csp
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -78,7 +78,8 @@ def test_a_ctf_travels_from_school_a_to_school_b(stack: Stack) -> None:
     message = wait_for(email_for_b)[0]
     body = message.get_payload(decode=True).decode()
     assert stack.portal in body and "X-Amz-Signature" not in body
-    assert any(f"email to office@{SCHOOL_B}.school.example" in line for line in stack.output)
+    # The console line is printed as the file is written; the reader thread may be a moment behind.
+    wait_for(lambda: any(f"email to office@{SCHOOL_B}.school.example" in line for line in list(stack.output)))
 
     inbox = stack.call("GET", "/transfers", b, params={"box": "inbox"}).json()["items"]
     assert transfer_id in [item["transfer_id"] for item in inbox]
@@ -287,3 +288,155 @@ def test_a_port_in_use_is_one_line_and_exit_code_2(stack: Stack, tmp_path: Any) 
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and re.search(rf"127\.0\.0\.1:{stack.port}", lines[0])
+
+
+# ---------------------------------------------------------------- issue 15: the local stack's loose ends
+
+
+def _bad_redirects(stack: Stack) -> dict[str, str]:
+    callback = f"{stack.portal}/callback"
+    host_port = stack.portal.split("//", 1)[1]
+    return {
+        "CRLF header injection": callback + "\r\nSet-Cookie: session=stolen",
+        "NUL": callback + "\x00",
+        "tab": callback + "\t",
+        "DEL": callback + "\x7f",
+        "C1 control": callback + "\x85",
+        "another path": f"{stack.portal}/elsewhere",
+        "a sub-path": callback + "/x",
+        "a query": callback + "?next=//evil.example",
+        "a fragment": callback + "#x",
+        "the bare origin": stack.portal,
+        "user info": f"http://someone@{host_port}/callback",
+        "https": callback.replace("http://", "https://"),
+    }
+
+
+def test_dev_sign_in_takes_only_the_portals_exact_callback(stack: Stack) -> None:
+    verifier = secrets.token_urlsafe(48)
+    for name, redirect in _bad_redirects(stack).items():
+        params = {
+            "response_type": "code",
+            "client_id": auth.CLIENT_ID,
+            "redirect_uri": redirect,
+            "state": "xyz",
+            "code_challenge": auth.s256(verifier),
+            "code_challenge_method": "S256",
+        }
+        page = stack.call("GET", "/dev/authorize", params=params)
+        assert (page.status_code, page.json()["error"]) == (400, "invalid_request"), name
+        form = {k: params[k] for k in ("client_id", "redirect_uri", "state", "code_challenge")}
+        chosen = stack.call("POST", "/dev/authorize", data={**form, "kind": "school", "org": SCHOOL_A})
+        assert chosen.status_code == 400 and "Location" not in chosen.headers, name
+        assert "Set-Cookie" not in chosen.headers, name
+
+
+def _raw_request(stack: Stack, head: str) -> str:
+    """Send raw request bytes (no body) and return the status line. The socket gives up after 10 s:
+    a server that waits for a body that never comes fails the test instead of hanging it."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as sock:
+        sock.sendall(head.encode("latin-1"))
+        return sock.makefile("rb").readline().decode("latin-1").strip()
+
+
+@pytest.mark.parametrize(
+    "length",
+    ["-1", "-99999", "+5", "abc", "1e3", "0x10", "99999999999999999999", "", "5, 6"],
+)
+def test_a_nonsense_content_length_is_400_at_once(stack: Stack, length: str) -> None:
+    head = f"POST /transfers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+
+    assert _raw_request(stack, head) == "HTTP/1.1 400 Bad Request"
+
+
+def test_two_different_content_lengths_are_400_and_too_large_is_still_413(stack: Stack) -> None:
+    twice = "POST /transfers HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\nConnection: close\r\n\r\n"
+    assert _raw_request(stack, twice) == "HTTP/1.1 400 Bad Request"
+    big = f"POST /transfers HTTP/1.1\r\nHost: x\r\nContent-Length: {2 * 1024 * 1024}\r\nConnection: close\r\n\r\n"
+    assert _raw_request(stack, big).startswith("HTTP/1.1 413")
+
+
+def _ports_free(*ports: int) -> bool:
+    import socket
+
+    for port in ports:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def test_a_second_stack_on_another_port_runs_beside_the_first_with_its_portal_on_the_next_port(
+    stack: Stack, tmp_path: Any
+) -> None:
+    from localstack import start_stack, stop_stack
+
+    port = next(p for p in (free_port() for _ in range(20)) if _ports_free(p, p + 1))
+    # Only --port: before issue 15 the portal stayed on 3001 whatever the API port.
+    second = start_stack(tmp_path / "second", port, None)
+    try:
+        assert second.portal == f"http://127.0.0.1:{port + 1}"
+        config = requests.get(f"{second.portal}/config.json", timeout=10).json()
+        assert config["api_url"] == f"http://127.0.0.1:{port}"
+        assert any(f"Portal:  http://127.0.0.1:{port + 1}" in line for line in second.output)
+        # Both stacks answer, each its own.
+        assert requests.get(f"{second.api}/openapi.json", timeout=10).status_code == 200
+        assert requests.get(f"{stack.api}/openapi.json", timeout=10).status_code == 200
+        assert requests.get(f"{stack.portal}/config.json", timeout=10).json()["api_url"] == stack.api
+    finally:
+        assert stop_stack(second) == 0, "\n".join(second.output)
+
+
+def test_the_portal_port_defaults_to_the_api_port_plus_one() -> None:
+    from s2s_cli.local.server import ServeOptions
+    from s2s_cli.main import _parser
+
+    args = _parser().parse_args(["local", "serve", "--port", "4000"])
+    assert ServeOptions(args.host, args.port, args.portal_port).portal_port_in_use == 4001
+    args = _parser().parse_args(["local", "serve", "--port", "4000", "--portal-port", "5000"])
+    assert ServeOptions(args.host, args.port, args.portal_port).portal_port_in_use == 5000
+    assert ServeOptions().portal_port_in_use == 3001
+
+
+def test_the_consoles_logging_writes_each_handler_line_once() -> None:
+    # The logging serve() sets up, then a warning from the handlers' logger, in a fresh process.
+    code = (
+        "from s2s_cli.local.server import configure_logging\n"
+        "configure_logging()\n"
+        "from s2s.log import logger\n"
+        "logger.warning('security event', extra={'security_event': 'probe-1234'})\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("LOG_LEVEL", "AWS_LAMBDA_FUNCTION_NAME")}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT, check=True, env=env
+    )
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if "security event" in line]
+    assert len(lines) == 1, lines
+    assert json.loads(lines[0])["security_event"] == "probe-1234"
+
+
+def test_a_warning_of_the_running_stack_appears_once(stack: Stack) -> None:
+    import boto3
+
+    # An object nobody was given an upload for, put straight into the emulated bucket: the landing
+    # check logs one security event and deletes it.
+    csp = requests.get(f"{stack.portal}/config.json", timeout=10).headers["Content-Security-Policy"]
+    sources = [part.rstrip(";") for part in csp.split()]
+    moto = next(part for part in sources if part.startswith("http://127.0.0.1:") and part != stack.api)
+    s3 = boto3.client(
+        "s3", endpoint_url=moto, region_name="eu-west-2", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    marker = f"not-issued-{secrets.token_hex(4)}"
+    start = len(stack.output)
+    s3.put_object(Bucket="s2s-files", Key=f"incoming/{marker}/x.zip", Body=b"PK")
+
+    wait_for(lambda: [line for line in list(stack.output) if "unexpected_object" in line and marker in line])
+    wait_for(lambda: not s3.list_objects_v2(Bucket="s2s-files", Prefix=f"incoming/{marker}/").get("KeyCount"))
+    # Once: as the JSON line. Before issue 15 the root logger repeated it as "WARNING s2s: security event".
+    lines = [line for line in list(stack.output)[start:] if "security event" in line]
+    assert len(lines) == 1, lines
+    assert marker in lines[0]

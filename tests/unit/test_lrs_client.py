@@ -3,7 +3,6 @@ transport failures with backoff inside the deadline; writes and faults are never
 
 from __future__ import annotations
 
-import time
 import urllib.error
 from collections.abc import Callable
 
@@ -136,25 +135,54 @@ def test_answers_and_faults_are_not_retried(answer):
 
 
 def test_no_attempt_starts_after_the_deadline():
-    # Each attempt takes its whole time limit; the deadline leaves room for two, not three.
+    # Each attempt takes its whole time limit (on an injected clock: nothing is timed); the deadline
+    # leaves room for two, not three: 0.3 + 0.05 pause + 0.3 = 0.65 s, and a third attempt would
+    # start with 0.9 - 0.65 - 0.1 = 0.15 s left, under the 0.5 s an attempt needs.
     policy = RetryPolicy(attempt_seconds=0.3, deadline_seconds=0.9, max_attempts=5, backoff_seconds=0.05)
+    now = [0.0]
+    attempts: list[float] = []
+    sleeps: list[float] = []
 
-    def slow_transport(endpoint: str, operation: str, body: bytes, timeout: float) -> tuple[int, bytes]:
-        time.sleep(timeout)
+    def hanging(endpoint: str, operation: str, body: bytes, timeout: float) -> tuple[int, bytes]:
+        attempts.append(timeout)
+        now[0] += timeout
         raise TimeoutError
 
-    attempts: list[float] = []
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
 
-    def counting(endpoint: str, operation: str, body: bytes, timeout: float) -> tuple[int, bytes]:
-        attempts.append(timeout)
-        return slow_transport(endpoint, operation, body, timeout)
-
-    started = time.monotonic()
+    client = LrsClient("http://lrs.test", lambda: CREDS, policy, transport=hanging, sleep=sleep, clock=lambda: now[0])
     with pytest.raises(errors.UpstreamTimeout):
-        LrsClient("http://lrs.test", lambda: CREDS, policy, transport=counting).find_by_uln("9276308686", "A", "B")
-    assert time.monotonic() - started < policy.deadline_seconds + 0.3
-    assert 1 < len(attempts) < 5
-    assert all(t <= policy.attempt_seconds for t in attempts)
+        client.find_by_uln("9276308686", "A", "B")
+
+    assert attempts == [0.3, 0.3]
+    assert sleeps == [0.05]
+    assert now[0] <= policy.deadline_seconds
+    assert client.last_call is not None and client.last_call.elapsed_ms in (649, 650)  # float rounding
+
+
+def test_an_attempt_gets_no_more_than_what_is_left_of_the_deadline():
+    # The first attempt times out after its whole 2 s of a 3 s deadline; the retry is given the
+    # 1 s that is left, not another 2 s (the pause here takes no time on the injected clock).
+    policy = RetryPolicy(attempt_seconds=2.0, deadline_seconds=3.0, max_attempts=3, backoff_seconds=0.1)
+    now = [0.0]
+    given: list[float] = []
+
+    def slow_then_ok(endpoint: str, operation: str, body: bytes, timeout: float) -> tuple[int, bytes]:
+        given.append(timeout)
+        if len(given) == 1:
+            now[0] += 2.0  # the first attempt times out after its whole 2 s
+            raise TimeoutError
+        return ok()
+
+    client = LrsClient(
+        "http://lrs.test", lambda: CREDS, policy, transport=slow_then_ok, sleep=lambda s: None, clock=lambda: now[0]
+    )
+    client.find_by_uln("9276308686", "A", "B")
+
+    # 3.0 - 2.0 = 1.0 s left when the second attempt starts: it gets 1.0, not its usual 2.0.
+    assert given == [2.0, pytest.approx(1.0)]
 
 
 def test_a_refused_password_forgets_the_cached_credentials(monkeypatch):

@@ -679,3 +679,51 @@ def test_check_upload_name_takes_the_documented_keywords() -> None:
     parsed = check_upload_name(name=GOOD, sender_org="8231234", upn=None)
 
     assert parsed.recipient_org == "8232345"
+
+
+# ---------------------------------------------------------------- SPEC §2: the character rule
+
+_STEM = "8231234_CTF_8232345_001"
+
+
+@pytest.mark.parametrize(
+    ("name", "named"),
+    [
+        (f"{_STEM} (1).zip", "“ (1)”"),
+        (f"{_STEM} - Copy.zip", "“ - Copy”"),
+        ("8231234 CTF_8232345_001.zip", "a space"),
+        (f"{_STEM}.xml.zip", "a full stop (“.”)"),
+        (f"a/{_STEM}.zip", "(“/”)"),
+        ("8231234\\_CTF_8232345_001.zip", "(“\\”)"),
+        (f"{_STEM}\x01.zip", "U+0001"),
+        (f"{_STEM}\x7f.zip", "U+007F"),
+        ("8231234_CTF_8232345_00\u200b1.zip", "U+200B"),  # zero-width space
+        (f"{_STEM}\u202e.zip", "U+202E"),  # right-to-left override
+        (f"{_STEM}\u00a0.zip", "U+00A0"),  # non-breaking space at the end
+        (f"\u00a0{_STEM}.zip", "U+00A0"),
+        ("8231234_CTF_82\u04172345_001.zip", "“\u0417” (U+0417)"),  # Cyrillic look-alike of 3
+        ("8231234_CTF_\uff18232345_001.zip", "(U+FF18)"),  # full-width 8
+        ("8231234_8232345_SENr\u00e9.zip", "“é” (U+00E9)"),
+        ("8231234_8232345_SEN!.zip", "“!”"),
+        # a long name is told its wrong character, not only its length
+        ("8231234_8232345_" + "x" * 90 + "!.zip", "“!”"),
+    ],
+)
+def test_a_character_outside_the_protocol_is_bad_pattern_and_named(name: str, named: str) -> None:
+    with pytest.raises(NamingError) as caught:
+        parse_filename(name)
+
+    assert caught.value.code == "bad_pattern"
+    assert named in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["8231234__CTF_8232345_001.zip", "_8231234_CTF_8232345_001.zip", "8231234_CTF_8232345_001_.zip", "8231234__x.zip"],
+)
+def test_an_empty_token_is_bad_pattern(name: str) -> None:
+    with pytest.raises(NamingError) as caught:
+        parse_filename(name)
+
+    assert caught.value.code == "bad_pattern"
+    assert "two underscores together" in caught.value.message

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import stat
 import struct
+import subprocess
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -20,19 +22,27 @@ from s2s.zipcheck import REASONS, TAIL_BYTES, Inspection, inspect_archive
 from zipfactory import (
     AES128,
     AES192,
+    DESCRIPTOR_SIG,
     NONE,
     PASSWORD,
     CentralRecord,
     Entry,
+    Member,
+    aes_field,
     build_zip,
     edit_central_directory,
+    extra_field,
     make_aes_zip,
     make_plain_zip,
     make_zipcrypto_zip,
+    parse_archive,
     random_chunks,
     read_central_directory,
     rebuild,
     to_zip64,
+    unicode_path_field,
+    winzip_style,
+    with_descriptor,
     write_aes_zip,
 )
 
@@ -52,6 +62,15 @@ def inspect(data: bytes, **kwargs: Any) -> Inspection:
 def assert_refused(result: Inspection, reason: str) -> None:
     assert (result.ok, result.reason) == (False, reason), result.detail
     assert result.message and "Traceback" not in result.message
+
+
+def edit_both(data: bytes, index: int, **changes: Any) -> bytes:
+    """The archive with entry `index` changed alike in its local header and its central record."""
+    layout = parse_archive(data)
+    members = list(layout.members)
+    member = members[index]
+    members[index] = replace(member, local=replace(member.local, **changes), central=replace(member.central, **changes))
+    return replace(layout, members=tuple(members)).pack()
 
 
 def edit(data: bytes, index: int, **changes: Any) -> bytes:
@@ -121,6 +140,11 @@ def test_hundred_entries_are_accepted() -> None:
     assert result.entries == 100
 
 
+def local_headers(data: bytes) -> list[int]:
+    """The length of each entry's local header, in file order."""
+    return [len(member.local.pack()) for member in parse_archive(data).members]
+
+
 def test_longest_comment_still_finds_the_end_record_with_a_second_read() -> None:
     # Given an archive whose comment fills the whole search window
     data = make_aes_zip(SMALL, comment=b"c" * 0xFFFF)
@@ -129,10 +153,11 @@ def test_longest_comment_still_finds_the_end_record_with_a_second_read() -> None
     result = inspect(data)
 
     # Then the end record is found and the directory, now before the tail, costs one more read
-    # of just the part that the tail did not cover: no file data
+    # of just the part that the tail did not cover (and the 24 bytes before it, where a data
+    # descriptor would be), and each local header one read of its own: no file data
     assert result.ok, result.detail
-    assert result.requests == 2
-    assert result.bytes_read == len(data) - len(body)
+    assert result.requests == 2 + len(SMALL)
+    assert result.bytes_read == len(data) - len(body) + 24 + sum(local_headers(data))
 
 
 def test_large_central_directory_is_fetched_in_one_extra_read_of_only_the_missing_part() -> None:
@@ -145,9 +170,12 @@ def test_large_central_directory_is_fetched_in_one_extra_read_of_only_the_missin
 
     result = inspect(data)
 
+    # Then: the tail, the rest of the directory, and one read per local header
     assert result.ok, result.detail
-    assert result.requests == 2
-    assert result.bytes_read <= TAIL_BYTES + cd_size
+    assert result.requests == 2 + 100
+    # the tail holds all but the end record's 22 bytes of itself; the rest of the directory comes
+    # with the 24 bytes before it
+    assert result.bytes_read == TAIL_BYTES + (cd_size + 24 - (TAIL_BYTES - 22)) + sum(local_headers(data))
 
 
 def test_unencrypted_folder_entries_do_not_make_an_aes_archive_mixed() -> None:
@@ -343,7 +371,7 @@ def test_ratio_of_exactly_1000_is_allowed_and_1001_is_not() -> None:
     _body, records, _comment = read_central_directory(data)
     compressed = records[0].compressed
 
-    assert inspect(edit(data, 0, uncompressed=1000 * compressed)).ok
+    assert inspect(edit_both(data, 0, uncompressed=1000 * compressed)).ok
     assert_refused(inspect(edit(data, 0, uncompressed=1000 * compressed + 1)), "zip_bomb")
 
 
@@ -564,10 +592,11 @@ def test_bytes_read_do_not_grow_with_the_data() -> None:
     small = make_aes_zip({"a.bin": os.urandom(10_000)}, compression=zipfile.ZIP_STORED)
     large = make_aes_zip({"a.bin": os.urandom(3_000_000)}, compression=zipfile.ZIP_STORED)
 
-    small_read, large_read = inspect(small).bytes_read, inspect(large).bytes_read
+    small_read, large_read = inspect(small), inspect(large)
 
-    assert small_read == len(small)
-    assert large_read == TAIL_BYTES
+    # The small one fits in the first read; the large one costs that read and its local header
+    assert (small_read.bytes_read, small_read.requests) == (len(small), 1)
+    assert (large_read.bytes_read, large_read.requests) == (TAIL_BYTES + local_headers(large)[0], 2)
 
 
 @pytest.mark.parametrize(
@@ -656,3 +685,434 @@ def test_factory_streams_large_entries_to_a_file(tmp_path: Path) -> None:
         archive.setpassword(PASSWORD)
         assert len(archive.read("a.bin")) == 3 * 1024 * 1024
     assert inspect_archive(FileRangedReader(path), max_upload_bytes=LIMIT).ok
+
+
+# --- Issue 14: every local header, the layout, the end records (SPEC section 3) ----------------
+#
+# Each test changes one thing in a genuine archive, everywhere else consistent (offsets are
+# recomputed by `Layout.pack`), so that only the rule it is named after can refuse it.
+
+INCONSISTENT = "This file's structure is inconsistent, so it cannot be checked."
+
+
+def assert_inconsistent(result: Inspection) -> None:
+    assert_refused(result, "not_zip")
+    assert result.message.startswith(INCONSISTENT)
+    assert "AES-256" in result.message
+
+
+def change_member(data: bytes, index: int = 0, **changes: Any) -> bytes:
+    """The archive with member `index` replaced by `replace(member, **changes)`."""
+    layout = parse_archive(data)
+    members = list(layout.members)
+    members[index] = replace(members[index], **changes)
+    return replace(layout, members=tuple(members)).pack()
+
+
+def set_member(data: bytes, index: int, member: Member) -> bytes:
+    layout = parse_archive(data)
+    members = list(layout.members)
+    members[index] = member
+    return replace(layout, members=tuple(members)).pack()
+
+
+def change_local(data: bytes, index: int = 0, **changes: Any) -> bytes:
+    member = parse_archive(data).members[index]
+    return change_member(data, index, local=replace(member.local, **changes))
+
+
+def change_central(data: bytes, index: int = 0, **changes: Any) -> bytes:
+    member = parse_archive(data).members[index]
+    return change_member(data, index, central=replace(member.central, **changes))
+
+
+def test_the_layout_model_round_trips_so_the_edits_below_are_the_only_change() -> None:
+    data = make_aes_zip(SMALL)
+
+    assert parse_archive(data).pack() == data
+    assert inspect(data).ok
+
+
+@pytest.mark.parametrize("vendor_version", [1, 2])
+def test_winzip_style_ae1_and_ae2_entries_are_accepted(vendor_version: int) -> None:
+    # WinZip writes an NTFS times field beside the AES field in both headers; AE-1 keeps the CRC
+    data = winzip_style(make_aes_zip(SMALL), vendor_version=vendor_version)
+
+    result = inspect(data)
+
+    assert result.ok, result.detail
+
+
+def test_pyzipper_folder_entries_holding_only_the_aes_framing_are_accepted() -> None:
+    for compression, size in ((zipfile.ZIP_STORED, 28), (zipfile.ZIP_DEFLATED, 30)):
+        data = make_aes_zip({"docs/": b"", "docs/report.pdf": b"%PDF" + os.urandom(100)}, compression=compression)
+        assert read_central_directory(data)[1][0].compressed == size  # salt, verifier, MAC of nothing
+
+        assert inspect(data).ok
+
+
+def test_archive_made_by_7zip_is_accepted(tmp_path: Path) -> None:
+    if shutil.which("7zz") is None:
+        pytest.skip("7zz is not installed: apt-get install -y 7zip (as .ci/run does)")
+    (tmp_path / "in" / "docs").mkdir(parents=True)
+    (tmp_path / "in" / "a.txt").write_bytes(b"pupil records\n" * 100)
+    (tmp_path / "in" / "docs" / "b.bin").write_bytes(os.urandom(3000))
+    archive = tmp_path / "out.zip"
+    subprocess.run(
+        ["7zz", "a", "-tzip", "-mem=AES256", "-pcorrect-horse", str(archive), "a.txt", "docs"],
+        cwd=tmp_path / "in",
+        check=True,
+        capture_output=True,
+    )
+
+    result = inspect(archive.read_bytes())
+
+    assert result.ok, result.detail
+    assert result.entries == 3
+
+
+# local header against central record
+
+
+def test_local_header_signature_must_be_there() -> None:
+    assert_inconsistent(inspect(change_local(make_aes_zip(SMALL), 1, signature=b"PK\x03\x05")))
+
+
+def test_local_header_must_name_the_same_bytes() -> None:
+    # Same length, another case: streaming readers would extract "Report.pdf"
+    assert_inconsistent(inspect(change_local(make_aes_zip(SMALL), 0, name=b"Report.pdf")))
+
+
+def test_local_header_must_have_the_same_flags() -> None:
+    data = make_aes_zip(SMALL)
+    flags = parse_archive(data).members[0].local.flags
+
+    assert_inconsistent(inspect(change_local(data, 0, flags=flags | 0x0800)))
+
+
+def test_local_header_must_have_the_same_method() -> None:
+    data = make_aes_zip(SMALL, compression=zipfile.ZIP_STORED)
+
+    assert_inconsistent(inspect(change_local(data, 0, method=0)))
+
+
+@pytest.mark.parametrize(
+    "local_aes",
+    [b"", aes_field(strength=1, actual_method=8), aes_field(strength=3, actual_method=0)],
+    ids=["missing", "aes128", "other_method"],
+)
+def test_local_header_must_carry_the_same_aes_field(local_aes: bytes) -> None:
+    data = make_aes_zip(SMALL)
+    assert parse_archive(data).members[0].local.extra == aes_field(strength=3, actual_method=8)
+
+    assert_inconsistent(inspect(change_local(data, 0, extra=local_aes)))
+
+
+@pytest.mark.parametrize("field", ["compressed", "uncompressed"])
+def test_local_header_sizes_must_be_the_central_sizes(field: str) -> None:
+    data = make_aes_zip(SMALL)
+    value = getattr(parse_archive(data).members[0].local, field)
+
+    assert_inconsistent(inspect(change_local(data, 0, **{field: value + 1})))
+
+
+def test_local_header_crc_must_be_the_central_crc() -> None:
+    data = winzip_style(make_aes_zip(SMALL), vendor_version=1)  # AE-1: a real CRC field
+
+    assert_inconsistent(inspect(change_local(data, 0, crc=0x0BADF00D)))
+
+
+def test_local_header_extra_fields_must_not_repeat() -> None:
+    data = make_aes_zip(SMALL)
+    extra = parse_archive(data).members[0].local.extra
+
+    assert_inconsistent_or_not_zip = inspect(change_local(data, 0, extra=extra + extra_field(0xCAFE, b"") * 2))
+    assert_refused(assert_inconsistent_or_not_zip, "not_zip")
+
+
+def test_local_header_extra_length_must_not_run_into_the_data() -> None:
+    # The header claims 100 more extra bytes than it has: they would be the start of the data
+    data = bytearray(make_aes_zip(SMALL))
+    (extra_length,) = struct.unpack_from("<H", data, 28)
+    struct.pack_into("<H", data, 28, extra_length + 100)
+
+    assert_refused(inspect(bytes(data)), "not_zip")
+
+
+def test_unrelated_extra_fields_may_differ_between_the_headers() -> None:
+    # 7-Zip puts its NTFS times in the central record only; Info-ZIP's UT field differs in length
+    data = make_aes_zip(SMALL)
+    member = parse_archive(data).members[0]
+    data = change_central(data, 0, extra=extra_field(0x000A, bytes(32)) + member.central.extra)
+    data = change_local(data, 0, extra=member.local.extra + extra_field(0x5455, b"\x01" + bytes(4)))
+
+    assert inspect(data).ok
+
+
+# ZIP64 fields
+
+
+def test_local_zip64_field_with_the_central_sizes_is_accepted() -> None:
+    data = make_aes_zip(SMALL)
+    local = parse_archive(data).members[0].local
+    zip64 = extra_field(0x0001, struct.pack("<2Q", local.uncompressed, local.compressed))
+
+    for sizes in ({}, {"compressed": 0xFFFFFFFF, "uncompressed": 0xFFFFFFFF}):
+        assert inspect(change_local(data, 0, extra=local.extra + zip64, **sizes)).ok
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        lambda u, c: struct.pack("<2Q", u, c + 1),
+        lambda u, c: struct.pack("<Q", u),
+        lambda u, c: struct.pack("<3Q", u, c, 0),
+    ],
+    ids=["other_size", "one_size_only", "three_values"],
+)
+def test_local_zip64_field_must_hold_exactly_the_central_sizes(payload: Any) -> None:
+    data = make_aes_zip(SMALL)
+    local = parse_archive(data).members[0].local
+    zip64 = extra_field(0x0001, payload(local.uncompressed, local.compressed))
+
+    assert_inconsistent(inspect(change_local(data, 0, extra=local.extra + zip64)))
+
+
+def test_local_size_saturated_without_a_zip64_field_is_refused() -> None:
+    assert_inconsistent(inspect(change_local(make_aes_zip(SMALL), 0, compressed=0xFFFFFFFF)))
+
+
+def test_central_zip64_field_with_values_no_saturated_field_claims_is_refused() -> None:
+    # zipfile takes the first value for the one saturated size; a reader that reads the field by
+    # position would take the second for the compressed size
+    data = make_aes_zip(SMALL)
+    central = parse_archive(data).members[0].central
+    zip64 = extra_field(0x0001, struct.pack("<2Q", central.uncompressed, central.compressed + 5))
+
+    assert_inconsistent(inspect(change_central(data, 0, extra=zip64 + central.extra, uncompressed=0xFFFFFFFF)))
+
+
+# data descriptors (flag bit 3)
+
+
+@pytest.mark.parametrize(("signature", "zip64"), [(True, False), (False, False), (True, True), (False, True)])
+def test_data_descriptor_agreeing_with_both_headers_is_accepted(signature: bool, zip64: bool) -> None:
+    data = make_aes_zip(SMALL)
+    layout = parse_archive(data)
+    members = []
+    for member in layout.members:
+        local = member.local
+        if zip64:
+            wide = extra_field(0x0001, struct.pack("<2Q", local.uncompressed, local.compressed))
+            local = replace(local, extra=local.extra + wide)
+        members.append(
+            with_descriptor(replace(member, local=local), signature=signature, zip64=zip64, zero_local=False)
+        )
+    data = replace(layout, members=tuple(members)).pack()
+
+    result = inspect(data)
+
+    assert result.ok, result.detail
+
+
+def test_data_descriptor_with_zeros_in_the_local_header_is_refused() -> None:
+    # What a streaming writer leaves, and what lets a descriptor forged in the ciphertext fool a
+    # streaming reader (tests/hardening/test_zip_families.py)
+    data = make_aes_zip(SMALL)
+    member = parse_archive(data).members[0]
+
+    assert_inconsistent(inspect(set_member(data, 0, with_descriptor(member, zero_local=True))))
+
+
+@pytest.mark.parametrize("field", [0, 1, 2], ids=["crc", "compressed", "uncompressed"])
+def test_data_descriptor_must_state_the_central_values(field: int) -> None:
+    data = make_aes_zip(SMALL)
+    member = with_descriptor(parse_archive(data).members[0], zero_local=False)
+    values = list(struct.unpack("<3L", member.descriptor[4:]))
+    values[field] += 1
+    member = replace(member, descriptor=DESCRIPTOR_SIG + struct.pack("<3L", *values))
+
+    assert_inconsistent(inspect(set_member(data, 0, member)))
+
+
+def test_data_descriptor_width_must_follow_the_local_zip64_field() -> None:
+    # 8-byte sizes with no ZIP64 field in the local header: readers would take 4-byte ones
+    data = make_aes_zip(SMALL)
+    member = with_descriptor(parse_archive(data).members[0], zip64=True, zero_local=False)
+
+    assert_inconsistent(inspect(set_member(data, 0, member)))
+
+
+def test_unsigned_data_descriptor_whose_crc_looks_like_the_signature_is_refused() -> None:
+    data = make_aes_zip(SMALL)
+    member = with_descriptor(parse_archive(data).members[0], signature=False, zero_local=False)
+    crc = struct.unpack("<L", DESCRIPTOR_SIG)[0]
+    member = replace(
+        member,
+        local=replace(member.local, crc=crc),
+        central=replace(member.central, crc=crc),
+        descriptor=DESCRIPTOR_SIG + member.descriptor[4:],
+    )
+
+    assert_inconsistent(inspect(set_member(data, 0, member)))
+
+
+def test_descriptor_bytes_without_flag_bit_3_are_a_gap() -> None:
+    data = make_aes_zip(SMALL)
+    member = with_descriptor(parse_archive(data).members[0], zero_local=False)
+    member = replace(
+        member,
+        local=replace(member.local, flags=member.local.flags & ~0x0008),
+        central=replace(member.central, flags=member.central.flags & ~0x0008),
+    )
+
+    assert_inconsistent(inspect(set_member(data, 0, member)))
+
+
+# back to back, from offset 0 to the directory
+
+
+@pytest.mark.parametrize("where", ["after_first", "before_directory"])
+def test_a_gap_between_entries_or_before_the_directory_is_refused(where: str) -> None:
+    data = make_aes_zip(SMALL)
+    if where == "after_first":
+        data = change_member(data, 0, after=b"\x00" * 16)
+    else:
+        data = replace(parse_archive(data), before_directory=b"\x00" * 16).pack()
+
+    assert_inconsistent(inspect(data))
+
+
+def test_a_gap_too_large_for_any_header_is_refused_before_reading_local_headers() -> None:
+    data = make_aes_zip({"a.bin": os.urandom(100_000)}, compression=zipfile.ZIP_STORED)
+    data = replace(parse_archive(data), before_directory=os.urandom(70_000)).pack()
+
+    result = inspect(data)
+
+    assert_inconsistent(result)
+    assert result.requests == 1
+
+
+def test_prepended_data_with_shifted_offsets_is_refused_as_inconsistent() -> None:
+    assert_inconsistent(inspect(replace(parse_archive(make_aes_zip(SMALL)), prefix=b"MZ" + bytes(100)).pack()))
+
+
+# no extra field renames an entry
+
+
+@pytest.mark.parametrize("where", ["central", "local", "both"])
+def test_a_unicode_path_field_naming_another_file_is_refused(where: str) -> None:
+    data = make_aes_zip(SMALL)
+    member = parse_archive(data).members[0]
+    rename = unicode_path_field(b"other.pdf", member.local.name)
+    if where in ("central", "both"):
+        data = change_central(data, 0, extra=member.central.extra + rename)
+    if where in ("local", "both"):
+        data = change_local(data, 0, extra=member.local.extra + rename)
+
+    assert_inconsistent(inspect(data))
+
+
+def test_a_unicode_path_field_naming_the_same_file_is_accepted() -> None:
+    data = make_aes_zip(SMALL)
+    member = parse_archive(data).members[0]
+    same = unicode_path_field(member.local.name, member.local.name)
+    data = change_member(
+        data,
+        0,
+        local=replace(member.local, extra=member.local.extra + same),
+        central=replace(member.central, extra=member.central.extra + same),
+    )
+
+    assert inspect(data).ok
+
+
+# a folder entry carries no data
+
+
+@pytest.mark.parametrize("name", ["docs/", "docs"], ids=["slash", "folder_attributes"])
+def test_a_folder_entry_with_data_is_refused(name: str) -> None:
+    # An AES-encrypted "folder" that holds a file's worth of data, named as a folder or marked one
+    entries = [Entry("report.pdf", b"%PDF" + os.urandom(100)), Entry(name, b"hidden in a folder" * 10)]
+    data = build_zip(entries)
+    if name == "docs":
+        data = change_central(data, 1, external=(stat.S_IFDIR | 0o755) << 16 | 0x10)
+
+    assert_inconsistent(inspect(data))
+
+
+# end records
+
+
+@pytest.mark.parametrize("signature", [b"PK\x01\x02", b"PK\x03\x04", b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"])
+def test_the_comment_must_hold_no_zip_record_signature(signature: bytes) -> None:
+    data = make_aes_zip(SMALL, comment=b"Sent by the school office " + signature + b" thanks")
+
+    assert_inconsistent(inspect(data))
+
+
+def test_a_plain_comment_is_accepted() -> None:
+    assert inspect(make_aes_zip(SMALL, comment=b"Sent by the school office, PK and all")).ok
+
+
+def test_a_zip64_end_record_of_the_standard_size_is_accepted() -> None:
+    data = replace(parse_archive(make_aes_zip(SMALL)), zip64=True).pack()
+
+    assert inspect(data).ok
+
+
+def test_a_zip64_end_record_with_extensible_data_is_refused() -> None:
+    data = replace(parse_archive(make_aes_zip(SMALL)), zip64=True, zip64_extensible=b"\x00" * 8).pack()
+
+    assert_inconsistent(inspect(data))
+
+
+# what is read
+
+
+def test_one_entry_costs_the_tail_and_its_local_header_whatever_its_size() -> None:
+    small = make_aes_zip({CTF_XML: os.urandom(100_000)}, compression=zipfile.ZIP_STORED)
+    large = make_aes_zip({CTF_XML: os.urandom(3_000_000)}, compression=zipfile.ZIP_STORED)
+
+    first, second = inspect(small, single_entry_name=CTF_XML), inspect(large, single_entry_name=CTF_XML)
+
+    assert first.ok and second.ok
+    assert (
+        (first.requests, first.bytes_read)
+        == (second.requests, second.bytes_read)
+        == (2, TAIL_BYTES + local_headers(large)[0])
+    )
+
+
+def test_each_further_entry_costs_one_read_with_the_descriptor_before_it() -> None:
+    # Entries with data descriptors: each local header read also takes the previous entry's
+    # descriptor; the last descriptor comes with the directory
+    entries = {f"part{i}.bin": os.urandom(30_000) for i in range(5)}
+    layout = parse_archive(make_aes_zip(entries, compression=zipfile.ZIP_STORED))
+    data = replace(layout, members=tuple(with_descriptor(member, zero_local=False) for member in layout.members)).pack()
+
+    result = inspect(data)
+
+    assert result.ok, result.detail
+    assert result.requests == 1 + 5
+
+
+def test_a_folder_entry_with_a_data_descriptor_is_refused() -> None:
+    # Its zero sizes are true, but tell a streaming reader nothing: bsdtar searches past it for a
+    # descriptor (tests/hardening/test_zip_families.py::folder_with_a_descriptor)
+    layout = parse_archive(build_zip([Entry("docs/", b"", NONE, zipfile.ZIP_STORED), Entry("docs/a.txt", b"a" * 50)]))
+    folder, member = layout.members
+    assert folder.central.compressed == 0
+
+    data = replace(layout, members=(with_descriptor(folder, signature=False), member)).pack()
+
+    assert_inconsistent(inspect(data))
+
+
+def test_flag_bit_3_without_room_for_a_descriptor_is_refused_not_a_crash() -> None:
+    # Found by the differential harness: the local header read would have been shorter than a header
+    data = make_aes_zip({"a": b"x"}, compression=zipfile.ZIP_STORED)
+    member = with_descriptor(parse_archive(data).members[0], zero_local=False)
+    member = replace(member, local=replace(member.local, extra=b""), descriptor=b"")  # 31 bytes in all
+
+    assert_inconsistent(inspect(set_member(data, 0, member)))

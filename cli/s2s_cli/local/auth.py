@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -29,6 +29,7 @@ CLIENT_ID = "s2s-portal"
 KEY_FILE = "signing-key.pem"
 KEY_ID = "s2s-local-1"
 CODE_SECONDS = 60
+CALLBACK_PATH = "/callback"  # the portal's sign-in callback (portal/auth.js)
 
 Kind = Literal["school", "la", "dfe"]
 
@@ -185,6 +186,7 @@ class DevSignIn:
     def __init__(self, key: RSAPrivateKey, portal_origin: str, *, ttl: int = 3600) -> None:
         self._key = key
         self._portal_origin = portal_origin.rstrip("/")
+        self.callback = f"{self._portal_origin}{CALLBACK_PATH}"
         self._ttl = ttl
         self._codes: dict[str, _Grant] = {}
         self._lock = threading.Lock()
@@ -193,9 +195,12 @@ class DevSignIn:
         if params.get("client_id") != CLIENT_ID:
             raise SignInError("unauthorized_client", f"client_id must be {CLIENT_ID}")
         redirect = params.get("redirect_uri", "")
-        parts = urlsplit(redirect)
-        if f"{parts.scheme}://{parts.netloc}" != self._portal_origin:
-            raise SignInError("invalid_request", "redirect_uri must be on the portal's origin")
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in redirect):
+            raise SignInError("invalid_request", "redirect_uri contains a control character")
+        # Exactly the registered callback, as an OIDC provider compares it: no other path, query,
+        # fragment, user info or port on the same host.
+        if redirect != self.callback:
+            raise SignInError("invalid_request", f"redirect_uri must be exactly {self.callback}")
 
     def authorize_page(self, params: dict[str, str]) -> str:
         """The identity picker: a plain form, no script (the portal's CSP forbids inline script)."""

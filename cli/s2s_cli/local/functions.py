@@ -33,7 +33,11 @@ def load_module(code_uri: str, module_name: str) -> ModuleType:
 
 def load_handler(code_uri: str, handler: str) -> Handler:
     module_name, function = handler.rsplit(".", 1)
-    return getattr(load_module(code_uri, module_name), function)
+    loaded: Handler = getattr(load_module(code_uri, module_name), function)
+    # With S2S_RECORD_CALLS set (by the tests), the handler's AWS calls are recorded for the IAM check.
+    from s2s_cli.local.calls import maybe_instrument
+
+    return maybe_instrument(code_uri, handler, loaded)
 
 
 def load_worker_handler(code_uri: str, handler: str, worker: int) -> Handler:
@@ -51,4 +55,6 @@ def load_worker_handler(code_uri: str, handler: str, worker: int) -> Handler:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return getattr(module, function)
+    from s2s_cli.local.calls import maybe_instrument
+
+    return maybe_instrument(code_uri, handler, getattr(module, function))

@@ -57,7 +57,10 @@ class MailFolder:
             data = bytes(eml)
         slug = re.sub(r"[^A-Za-z0-9]+", "-", to[0] if to else "nobody").strip("-")[:60]
         path = self.folder / f"{number:04d}-{slug}.eml"
-        path.write_bytes(data)
+        # Whole files only: whoever watches the folder never reads half an email.
+        partial = path.with_suffix(".eml.part")
+        partial.write_bytes(data)
+        partial.replace(path)
         self._announce(f"email to {', '.join(to) or '(nobody)'}: {subject}")
         return path
 

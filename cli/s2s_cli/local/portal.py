@@ -7,7 +7,6 @@ single-page app, which routes on the client."""
 from __future__ import annotations
 
 import json
-import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +45,24 @@ class PortalConfig:
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
         }
+
+
+def content_type(path: Path) -> str:
+    """The same types `s2s portal publish` gives S3 (fonts and modules need the right one under
+    `X-Content-Type-Options: nosniff`)."""
+    from s2s_cli.portal_publish import content_type as published_type
+
+    return published_type(path)
+
+
+def missing_assets(directory: Path = PORTAL_DIR) -> list[str]:
+    """What index.html links to that the folder lacks: GOV.UK Frontend's files before `make setup`."""
+    from s2s_cli.portal_publish import missing_references
+
+    if not (directory / "index.html").is_file():
+        return []
+    present = {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()}
+    return missing_references(directory, present)
 
 
 def make_portal_handler(get_config: Callable[[], PortalConfig]) -> type[BaseHTTPRequestHandler]:
@@ -94,13 +111,7 @@ def make_portal_handler(get_config: Callable[[], PortalConfig]) -> type[BaseHTTP
             if not target.is_relative_to(root) or not target.is_file():
                 self._send(404, b"Not found\n", "text/plain; charset=utf-8")
                 return
-            content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-            if content_type.startswith("text/") or content_type in (
-                "application/javascript",
-                "application/json",
-            ):
-                content_type += "; charset=utf-8"
-            self._send(200, target.read_bytes(), content_type)
+            self._send(200, target.read_bytes(), content_type(target))
 
     return PortalHandler
 

@@ -44,10 +44,17 @@ class PortInUse(Exception):
 class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 3000
-    portal_port: int = 3001
+    # None: the port after the API's, so `--port 4000` runs a second stack beside the first.
+    portal_port: int | None = None
     data_dir: Path = field(default_factory=lambda: Path(".s2s-local"))
     sweep_seconds: float = 60.0
     workers: int = 4  # concurrent execution environments per function
+
+    @property
+    def portal_port_in_use(self) -> int:
+        if self.portal_port is not None:
+            return self.portal_port
+        return 0 if self.port == 0 else self.port + 1
 
 
 # ------------------------------------------------------------------------------------------ routes
@@ -190,10 +197,10 @@ class LocalStack:
             raise PortInUse(f"cannot listen on {host}:{self.options.port} ({exc.strerror})") from None
         self.api_server.daemon_threads = True
         try:
-            self.portal_server = make_portal_server(host, self.options.portal_port, lambda: self.portal_config)
+            self.portal_server = make_portal_server(host, self.options.portal_port_in_use, lambda: self.portal_config)
         except OSError as exc:
             self.api_server.server_close()
-            raise PortInUse(f"cannot listen on {host}:{self.options.portal_port} ({exc.strerror})") from None
+            raise PortInUse(f"cannot listen on {host}:{self.options.portal_port_in_use} ({exc.strerror})") from None
 
         moto_origin = self._start_aws()
         self.portal_config = PortalConfig(self.api_url, moto_origin)
@@ -350,6 +357,8 @@ def _api_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
     class ApiHandler(BaseHTTPRequestHandler):
         server_version = "s2s-local"
         protocol_version = "HTTP/1.1"
+        # A client that declares more body than it sends (or goes quiet) frees its thread.
+        timeout = 30
 
         def log_message(self, format: str, *args: object) -> None:
             """Quiet: request lines would carry presigned-URL-free but noisy detail; errors are logged."""
@@ -412,18 +421,29 @@ def _api_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
                 return self._dispatch
             raise AttributeError(name)
 
-        def _body(self) -> bytes | None:
-            length = int(self.headers.get("Content-Length") or 0)
+        def _body(self) -> bytes | int:
+            """The body, or the status refusing it at once (before any of it is read): 400 for a
+            Content-Length that is not one number of bytes (negative, signed, not digits, absurdly
+            long, given twice differently), 413 for one over the limit."""
+            given = self.headers.get_all("Content-Length") or []
+            if not given:
+                return b""
+            values = {v.strip() for v in given}
+            value = values.pop() if len(values) == 1 else ""
+            if not value or len(value) > 12 or not value.isascii() or not value.isdigit():
+                return 400
+            length = int(value)
             if length > MAX_BODY_BYTES:
-                return None
+                return 413
             return self.rfile.read(length) if length else b""
 
         def _dispatch(self) -> None:
             parts = urlsplit(self.path)
             path, query = parts.path, parts.query
             body = self._body()
-            if body is None:
-                self._json(413, {"message": "Request Entity Too Large"}, {"Connection": "close"})
+            if isinstance(body, int):
+                message = "Request Entity Too Large" if body == 413 else "Bad Request"
+                self._json(body, {"message": message}, {"Connection": "close"})
                 self.close_connection = True
                 return
             if path.startswith("/dev/"):
@@ -503,11 +523,24 @@ def _api_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
 # ------------------------------------------------------------------------------------------ command
 
 
-def serve(options: ServeOptions) -> int:
-    """Run until Ctrl-C (or SIGTERM). Exit code 2 when a port is in use."""
+def configure_logging() -> None:
+    """One line per record on the console. The handlers' logger (`s2s`) writes its own JSON lines
+    to stdout; it used to propagate to the root handler set up here too, so every warning of a
+    handler appeared twice (once as JSON, once as `WARNING s2s: ...`)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # moto's werkzeug server logs every request at INFO; the console is for emails and errors.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # The handlers' JSON logs would drown the console; warnings and errors still show. Set before
+    # s2s.log is imported, which reads it once.
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import s2s.log  # noqa: F401 - configures the `s2s` logger, which then writes to stdout alone
+
+    logging.getLogger("s2s").propagate = False
+
+
+def serve(options: ServeOptions) -> int:
+    """Run until Ctrl-C (or SIGTERM). Exit code 2 when a port is in use."""
+    configure_logging()
     stack = LocalStack(options, out=lambda line: print(line, flush=True))
     try:
         stack.start()

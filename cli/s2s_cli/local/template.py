@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -140,14 +141,18 @@ class LocalResources:
     topic_arn: str = ""
     queue_urls: dict[str, str] = field(default_factory=dict)  # logical id -> url
     secret_arn: str = ""
+    cursor_secret_arn: str = ""
 
     def environment(self) -> dict[str, str]:
-        return {
+        env = {
             "TABLE_NAME": self.table,
             "BUCKET_NAME": self.bucket,
             "TOPIC_ARN": self.topic_arn,
             "LRS_SECRET_ARN": self.secret_arn,
         }
+        if self.cursor_secret_arn:
+            env["CURSOR_SECRET_ARN"] = self.cursor_secret_arn
+        return env
 
 
 def _table_properties(props: dict[str, Any]) -> dict[str, Any]:
@@ -253,4 +258,10 @@ def create_resources(
     value = json.loads(secret["SecretStringTemplate"])
     value.update({"ukprn": "10000001", "username": "s2s-local", secret["GenerateStringKey"]: "local-lrs-password"})
     names.secret_arn = secrets.create_secret(Name="s2s-lrs-credentials", SecretString=json.dumps(value))["ARN"]
+    if "CursorKey" in res:
+        # A fresh key each time, as GenerateSecretString makes one at deploy.
+        length = int(res["CursorKey"]["Properties"]["GenerateSecretString"].get("PasswordLength", 64))
+        names.cursor_secret_arn = secrets.create_secret(
+            Name="s2s-cursor-key", SecretString=token_urlsafe(length)[:length]
+        )["ARN"]
     return names

@@ -31,7 +31,7 @@ def lpd_file(aws: Any) -> str:
 def test_any_la_finds_the_pupils_files_metadata_only(aws: Any, lpd_file: str) -> None:
     other = send_file(aws, school_claims("3302001"), "3302001_CTF_MMMMMMM_001", pupil=PUPIL)
     send_file(aws, school_claims("8231001"), "8231001_CTF_XXXXXXX_002", pupil=upn(43))  # another pupil
-    reply = search(la_claims("873"), PUPIL.lower())
+    reply = search(la_claims("873"), PUPIL)
     assert reply.status == 200, reply.body
     assert reply.body["upn"] == PUPIL
     items = reply.body["items"]
@@ -59,6 +59,13 @@ def test_search_shows_expiry_at_read(aws: Any, lpd_file: str) -> None:
         (dfe_claims(), PUPIL, 403, "forbidden_role"),
         (la_claims("823"), PUPIL[:-1] + ("1" if PUPIL[-1] != "1" else "2"), 422, "bad_upn"),
         (la_claims("823"), "not a upn", 422, "bad_upn"),
+        # Every wrong form is bad_upn (SPEC §2), not a generic validation error: case, length,
+        # padding, empty, far too long.
+        (la_claims("823"), PUPIL.lower(), 422, "bad_upn"),
+        (la_claims("823"), PUPIL + "1", 422, "bad_upn"),
+        (la_claims("823"), f" {PUPIL}", 422, "bad_upn"),
+        (la_claims("823"), "", 422, "bad_upn"),
+        (la_claims("823"), "H" * 500, 422, "bad_upn"),
     ],
 )
 def test_search_refusals(aws: Any, claims: dict[str, Any], query: str, status: int, error: str) -> None:
@@ -89,11 +96,25 @@ def test_claim_re_addresses_the_file_to_the_school(aws: Any, lpd_file: str) -> N
     assert search(la_claims("873"), PUPIL).body["items"] == []
     assert transfer(la_claims("873"), lpd_file).status == 404
 
-    # Audit and the event for the school's subscribers.
+    # After the claim the transfer is addressed to the school; the name is as it was sent.
     detail = transfer(school_claims("8231001"), lpd_file).body
+    assert (detail["destination"], detail["recipient"]) == ("3302001", "3302001")
+    assert detail["filename"] == "8231001_CTF_XXXXXXX_001.zip"
+    # The sender sees that LA 330 claimed it and when, not who there or from where (SPEC §4).
     claimed = [a for a in detail["audit"] if a["action"] == "claimed"]
     assert len(claimed) == 1 and claimed[0]["actor_org"] == "330LLLL"
-    assert claimed[0]["details"] == {"destination": "3302001", "claimed_from": "LPD", "claimed_by": "330LLLL"}
+    assert claimed[0]["details"] == {}
+    assert not {"actor_user", "actor_email", "source_ip", "user_agent"} & set(claimed[0])
+    # The claiming LA's history records the claim in full: who, when, from where, what.
+    [own] = [a for a in transfer(la_claims("330"), lpd_file).body["audit"] if a["action"] == "claimed"]
+    assert (own["actor_user"], own["actor_email"]) == ("user-la-330", "data@la330.gov.example")
+    assert (own["source_ip"], own["user_agent"]) == ("198.51.100.7", "pytest")
+    assert own["details"] == {
+        "destination": "3302001",
+        "previous_destination": "XXXXXXX",
+        "claimed_from": "LPD",
+        "claimed_by": "330LLLL",
+    }
     events = [e for e in queued_events(aws) if e["type"] == "transfer.claimed"]
     assert len(events) == 1
     assert events[0]["recipients"] == ["3302001"] and events[0]["claimed_by"] == "330LLLL"

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from datetime import date, timedelta
 
 import boto3
 import pytest
 import uln_api
 from helpers import call, dfe_claims, la_claims
+from lrs_clock import install
 from s2s.identifiers import is_valid_uln
 from s2s.settings import get_settings
 from s2s_cli.fake_lrs import LINKED_MASTER, LINKED_ULN, make_uln
@@ -325,28 +325,31 @@ def test_an_unreachable_lrs_is_502_not_500(lrs, monkeypatch):
 # ---------------------------------------------------------------- time limits and retries
 
 
-def test_a_slow_register_is_504_within_its_budget_and_sent_once(lrs):
+def test_a_slow_register_is_504_within_its_budget_and_sent_once(lrs, monkeypatch):
+    timeline = install(monkeypatch, uln_api)  # counts attempts and reads timeouts; times nothing
     lrs.set_scenario("slow")
-    started = time.monotonic()
 
     reply = uln_call("POST", "/uln/learners", body=new_learner())
 
-    elapsed = time.monotonic() - started
     assert (reply.status, reply.error) == (504, "lrs_timeout")
     assert lrs.request_count("registerSingleLearner") == 1
-    assert elapsed < ATTEMPT_SECONDS + 2  # sanity bound only: one attempt, no retry
+    # One attempt with the attempt's own limit, no retry.
+    assert (timeline.timeouts, timeline.sleeps) == ([ATTEMPT_SECONDS], [])
 
 
-def test_a_slow_find_retries_then_is_504_within_the_deadline(lrs):
+def test_a_slow_find_retries_then_is_504_within_the_deadline(lrs, monkeypatch):
+    timeline = install(monkeypatch, uln_api)
     lrs.set_scenario("slow")
-    started = time.monotonic()
 
     reply = find_amelia()
 
-    elapsed = time.monotonic() - started
     assert (reply.status, reply.error) == (504, "lrs_timeout")
-    assert lrs.request_count("learnerByULN") == 3
-    assert elapsed < DEADLINE_SECONDS + 2  # sanity bound only: the deadline stops the retries
+    assert lrs.request_count("learnerByULN") == 3 == timeline.attempts
+    # The last attempt gets only what is left of the deadline, so even if every attempt used all of
+    # its limit, the call with its pauses ends on the deadline, not after it.
+    assert timeline.timeouts[:2] == [ATTEMPT_SECONDS, ATTEMPT_SECONDS]
+    assert timeline.timeouts[2] < ATTEMPT_SECONDS
+    assert timeline.worst_case_seconds == pytest.approx(DEADLINE_SECONDS)
 
 
 def test_a_find_is_retried_after_a_timeout_and_succeeds(lrs):
