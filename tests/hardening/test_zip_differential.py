@@ -5,12 +5,12 @@ saw.
 Hypothesis mutates genuine AES-256 archives (written by pyzipper, by 7-Zip when it is installed,
 and in WinZip's AE-1/AE-2 style) at the structural level, through `zipfactory.Layout`: local
 header and central record fields, extra fields (AES, ZIP64, Unicode Path, harmless ones), gaps and
-prepended or trailing bytes, comments holding records, duplicate records and entries, ZIP64 end
-records and their extensible data, data descriptors (honest and forged), records hidden in the
-ciphertext, plaintext entries. Every archive the checker accepts is then given to Info-ZIP unzip,
-7-Zip, bsdtar (from a file and from a pipe) and Python's zipfile, with no password and with a
-wrong one: none may write or return any entry data, and each must list the same entry names as
-the checker.
+prepended or trailing bytes, archive and entry comments holding records, duplicate records and
+entries, ZIP64 end records and their extensible data, data descriptors (honest and forged),
+records hidden in the ciphertext, plaintext entries. Every archive the checker accepts is then
+given to Info-ZIP unzip, 7-Zip, bsdtar (from a file and from a pipe) and Python's zipfile, with
+no password and with a wrong one: none may write or return any entry data, and each must list the
+same entry names as the checker.
 
 `make test` runs a bounded, repeatable set (S2S_ZIP_FUZZ_EXAMPLES examples per extractor, 60 by
 default, derandomized); `make fuzz` raises the count and lets Hypothesis choose new examples.
@@ -146,7 +146,7 @@ def _field_value(draw: Draw, field: str, current: object) -> object:
         return draw(st.sampled_from([0, 8, 12, 99]))
     if field in ("compressed", "uncompressed", "crc"):
         value = int(current)  # type: ignore[call-overload]
-        return draw(st.sampled_from([0, value + 1, max(0, value - 1), 0xFFFFFFFF, 0x08074B50]))
+        return draw(st.sampled_from([0, (value + 1) & 0xFFFFFFFF, max(0, value - 1), 0xFFFFFFFF, 0x08074B50]))
     if field == "name":
         name = bytes(current)  # type: ignore[call-overload]
         return draw(st.sampled_from([name.upper(), name.swapcase(), b"evil.txt", name + b"/", name[:-1] + b"\x00"]))
@@ -275,6 +275,21 @@ def mutate_comment(draw: Draw, layout: Layout) -> Layout:
     return replace(layout, comment=local + directory + end + tail)
 
 
+def mutate_entry_comment(draw: Draw, layout: Layout) -> Layout:
+    """An entry comment in the central directory: plain, or holding an end record (which a tool
+    that searches backwards from the end must not prefer to the real one)."""
+    index = _member_index(draw, layout)
+    member = layout.members[index]
+    kind = draw(st.sampled_from(["plain", "end_record", "local_entry"]))
+    if kind == "plain":
+        comment = b"checked by the office"
+    elif kind == "end_record":
+        comment = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, 46, 0, 0)
+    else:
+        comment = _hidden_entry()
+    return _with_member(layout, index, replace(member, central=replace(member.central, comment=comment)))
+
+
 def mutate_duplicate(draw: Draw, layout: Layout) -> Layout:
     """A central record listed twice, or a whole entry twice."""
     index = _member_index(draw, layout)
@@ -395,6 +410,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     mutate_extra_fields,
     mutate_gap,
     mutate_comment,
+    mutate_entry_comment,
     mutate_duplicate,
     mutate_zip64,
     mutate_descriptor,

@@ -47,6 +47,7 @@ LOCAL_NAMES: dict[str, str] = {
     "FilesBucket": _DEFAULTS.bucket,
     "TransferEvents": _DEFAULTS.topic_name,
     "LrsCredentials": "s2s-lrs-credentials",
+    "CursorKey": "s2s-cursor-key",
 }
 
 Grant = tuple[str, str, dict[str, str]]  # action, resource ARN, condition keys the request carries
