@@ -24,12 +24,12 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
-from s2s import aws as s2s_aws
-from s2s import ranged
-from s2s.ranged import FileRangedReader
-from s2s.settings import get_settings
-from s2s.uploads import handle_landed_object
-from s2s.zipcheck import inspect_archive
+from s2s.adapters import aws as s2s_aws
+from s2s.adapters import ranged
+from s2s.domain.ranged import FileRangedReader
+from s2s.domain.zipcheck import inspect_archive
+from s2s.runtime.settings import get_settings
+from s2s.services.uploads import handle_landed_object
 from s2s_cli.local.template import create_resources
 
 from bench.bench_warm import ENV, REGION, SENDER, _call, _environment, _handler, _quiet_logs, _test_module
@@ -114,7 +114,7 @@ def _time_rows(paths: dict[tuple[str, str], Path]) -> list[Row]:
 
 
 class _Recorder:
-    """Stands in for s2s.ranged.S3RangedReader and keeps every reader the landing check made."""
+    """Stands in for s2s.adapters.ranged.S3RangedReader and keeps every reader the landing check made."""
 
     def __init__(self) -> None:
         self.readers: list[Any] = []

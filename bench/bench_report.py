@@ -1,4 +1,4 @@
-"""Report cost does not grow with the number of transfers (SPEC §8): a one-year report for an LA
+"""Report cost does not grow with the number of transfers (docs/SERVICE.md §8): a one-year report for an LA
 with 1,000 transfers and one with 50,000, over the same days and the same number of schools, read
 the same number of DynamoDB items (one per LA-day, or one per school-day plus one name per school).
 
@@ -36,8 +36,8 @@ def _schools(la: str) -> list[str]:
 def _synthetic(la: str, i: int, day: date) -> Any:
     """Transfer i on `day`: from one of the LA's schools to the next one, the pair fixed by the day,
     so any number of transfers touches the same school-days."""
-    from s2s import clock
-    from s2s.transfers import Transfer
+    from s2s.domain import clock
+    from s2s.domain.transfers import Transfer
 
     schools = _schools(la)
     source = schools[day.toordinal() % SCHOOLS]
@@ -70,9 +70,10 @@ def seed(la: str, transfers: int, year: int = REPORT_YEAR) -> None:
     available, half of those are downloaded the same day, 1 in 10 is refused), and school names."""
     from dataclasses import replace
 
-    from s2s import clock, store
-    from s2s.aws import dynamodb
-    from s2s.transfers import CounterDeltas, counter_deltas
+    from s2s.adapters import store
+    from s2s.adapters.aws import dynamodb
+    from s2s.domain import clock
+    from s2s.domain.transfers import CounterDeltas, counter_deltas
 
     start = date(year, 1, 1)
     days = (date(year + 1, 1, 1) - start).days
@@ -107,7 +108,7 @@ def seed(la: str, transfers: int, year: int = REPORT_YEAR) -> None:
 
 def _counter_item(scope: str, day: str, metrics: dict[str, int]) -> dict[str, Any]:
     """The item `store.counter_updates` leaves behind for one (scope, day) on an empty table."""
-    from s2s import store
+    from s2s.adapters import store
 
     values: dict[str, Any] = {m: d for m, d in metrics.items() if d}
     if scope.startswith("SCHOOL#"):
@@ -150,8 +151,9 @@ class CountingClient:
 @contextmanager
 def counting_reads() -> Iterator[CountingClient]:
     """Every DynamoDB call the report code makes goes through one CountingClient meanwhile."""
-    from s2s import reports, store, subscriptions
-    from s2s.aws import dynamodb
+    from s2s.adapters import store, subscriptions
+    from s2s.adapters.aws import dynamodb
+    from s2s.services import reports
 
     counter = CountingClient(dynamodb())
     modules = (reports, store, subscriptions)
@@ -199,8 +201,8 @@ def run() -> list[Row]:
             sys.path.insert(0, str(root / folder))  # the benchmark runs outside pytest's pythonpath
     for key, value in DEFAULT_ENV.items():
         os.environ.setdefault(key, value)
-    from s2s.aws import reset_clients
-    from s2s.settings import get_settings
+    from s2s.adapters.aws import reset_clients
+    from s2s.runtime.settings import get_settings
     from s2s_cli.local.template import create_resources
 
     rows: list[Row] = []

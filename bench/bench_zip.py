@@ -17,8 +17,9 @@ from typing import Any
 import boto3
 import pyzipper
 from moto import mock_aws
-from s2s.ranged import FileRangedReader, S3RangedReader
-from s2s.zipcheck import inspect_archive
+from s2s.adapters.ranged import S3RangedReader
+from s2s.domain.ranged import FileRangedReader
+from s2s.domain.zipcheck import inspect_archive
 
 from bench.common import Row, format_seconds, timeit
 

@@ -1,4 +1,4 @@
-// The S2S HTTP API (SPEC §5) from the browser: JSON in and out, the signed-in user's id_token as
+// The S2S HTTP API (docs/SERVICE.md §5) from the browser: JSON in and out, the signed-in user's id_token as
 // the bearer token, and the API's error body ({error, message, details, suggestion}) turned into
 // an ApiError that pages show in plain words.
 

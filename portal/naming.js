@@ -1,8 +1,8 @@
-// The CTF naming protocol (SPEC §2) in the browser: a port of layers/s2s/naming.py, so that a
+// The CTF naming protocol (docs/SERVICE.md §2) in the browser: a port of layers/s2s/domain/naming.py, so that a
 // school sees why a name is refused, and the corrected name, before anything is uploaded.
 //
 // The LA codes, patterns and families come from naming-rules.json, which is generated from
-// s2s.naming.naming_rules() (a unit test fails when it drifts). The server checks every name
+// s2s.domain.naming.naming_rules() (a unit test fails when it drifts). The server checks every name
 // again: this check only saves the user a round trip, it decides nothing.
 
 export const REASONS = [
@@ -283,7 +283,7 @@ export function makeNaming(rules) {
     }
     const stem = name.slice(0, -4);
     if (!stem) throw new Refusal("bad_pattern", `The name is only “${name}”. Name the file by the S2S rules: ${EXAMPLES}.`);
-    // Characters first, so a long name with a wrong character is told which character (as s2s.naming).
+    // Characters first, so a long name with a wrong character is told which character (as s2s.domain.naming).
     checkCharacters([...stem].slice(0, 4 * maxLength).join(""));
     const length = [...name].length;
     if (length > maxLength) {

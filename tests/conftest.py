@@ -48,8 +48,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def _reset_caches() -> None:
-    from s2s.aws import reset_clients
-    from s2s.settings import get_settings
+    from s2s.adapters.aws import reset_clients
+    from s2s.runtime.settings import get_settings
 
     reset_clients()
     get_settings.cache_clear()

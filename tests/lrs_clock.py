@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from s2s import lrs
+from s2s.adapters import lrs
 
 
 def _timed_out(exc: BaseException) -> bool:

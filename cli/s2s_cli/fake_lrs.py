@@ -30,7 +30,7 @@ from typing import Any
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-from s2s.identifiers import uln_check_digit
+from s2s.domain.identifiers import uln_check_digit
 
 NS = "http://learner.webservice.miap.gov.uk"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"

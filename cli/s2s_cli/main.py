@@ -348,8 +348,8 @@ def _pack(args: argparse.Namespace) -> int:
 def _still_waiting(client: S2SClient, name: str) -> dict[str, Any] | None:
     """An earlier upload of `name` to the same destination that has not been downloaded yet:
     MIS files are renamed by sequence, so sending the same name again is usually a mistake."""
-    from s2s.errors import NamingError
-    from s2s.naming import parse_filename
+    from s2s.domain.errors import NamingError
+    from s2s.domain.naming import parse_filename
 
     try:
         destination = parse_filename(name).destination

@@ -66,8 +66,8 @@ def read_header(path: Path) -> CtfHeader:
 
 def check_header(path: Path) -> str:
     """The protocol stem after checking the name and that the header agrees with it."""
-    from s2s.errors import NamingError
-    from s2s.naming import parse_filename
+    from s2s.domain.errors import NamingError
+    from s2s.domain.naming import parse_filename
 
     if path.suffix.lower() != ".xml":
         raise PackError(f"{path.name} is not an XML file; pack the .XML file itself")

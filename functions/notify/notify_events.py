@@ -3,167 +3,18 @@
 Every record of a batch is handled on its own; a failure reports only that record (partial batch
 response), so SQS retries it and, after the queue's redrive limit, moves it to the dead-letter
 queue. A malformed message fails its own record every time and so ends in the DLQ without harming
-the rest of its batch. Each email is sent once per event and address (s2s.subscriptions' sending
+the rest of its batch. Each email is sent once per event and address (s2s.adapters.subscriptions' sending
 records), and each one sent is an audit event on the transfer, written atomically with the record.
-
-Why not Powertools' idempotency utility for the once-per-address rule: it records that a whole
-function call completed, in a table of its own, and cannot put anything else in that write. Here
-the sending record and the transfer's `email_sent` audit item go into the same DynamoDB
-transaction, so an email is never recorded as sent without its audit line, nor audited twice; and
-the lease is per address, so one failed address is retried without sending again to the others.
-Those guarantees would be lost, so s2s.subscriptions keeps the claim/mark/release records.
-
-Logs carry event types, transfer ids, organisation codes and counts: never addresses."""
+The use case is s2s.services.notify."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-from s2s import aws, clock, emails, store, subscriptions
-from s2s.batch import SQSRecord, process_batch, receive_count
-from s2s.event_models import TransferEvent
-from s2s.log import Metric, count, logger, metrics, trace_handler
-from s2s.settings import get_settings
-from s2s.snapstart import prepare as prepare_snapstart
-
-ACTOR = store.Actor.system("notify")
-
-
-class MalformedEvent(ValueError):
-    """The message is not a TransferEvent we can read. Retrying will not help: it ends in the DLQ."""
-
-
-class EmailsNotSent(Exception):
-    """Some emails of this event were not sent (SES failed, or another delivery is sending them);
-    the record fails so that SQS delivers it again. Those already sent are skipped next time."""
-
-
-@dataclass
-class Outcome:
-    """What one event led to (counts only, for logs and tests)."""
-
-    sent: int = 0
-    duplicates: int = 0
-    failed: int = 0
-    organisations: list[str] = field(default_factory=list)
-
-
-def parse_event(body: str) -> dict[str, Any]:
-    """The TransferEvent in an SQS body (raw SNS delivery: the body is the event JSON)."""
-    try:
-        event = TransferEvent.model_validate_json(body)
-    except ValidationError as exc:
-        # Field names and error kinds only: the values may be anything a producer sent.
-        problems = sorted({f"{'.'.join(map(str, e['loc'])) or 'body'} {e['type']}" for e in exc.errors()})
-        raise MalformedEvent(f"not a TransferEvent: {', '.join(problems)[:300]}") from None
-    return event.model_dump()
-
-
-def organisation_names(event: dict[str, Any]) -> dict[str, str]:
-    """Display names for every organisation the email mentions; unknown ones are left out (the
-    email shows the code). The sender's name travels in the event."""
-    names: dict[str, str] = {}
-    codes = {
-        event.get("recipient_org"),
-        event.get("destination"),
-        event.get("downloaded_by"),
-        event.get("claimed_by"),
-        *event["recipients"],
-    }
-    for code in sorted(c for c in codes if isinstance(c, str) and c):
-        name = store.org_name(code)
-        if name:
-            names[code] = name
-    source, source_name = event.get("source"), event.get("source_name")
-    if isinstance(source, str) and isinstance(source_name, str) and source_name:
-        names[source] = source_name
-    return names
-
-
-def send_once(event: dict[str, Any], org: str, address: str, email: emails.Email) -> bool:
-    """Send `email` to `address` unless this event's email to it has gone already. True when sent
-    now. Raises when SES fails (the sending record is released for the retry) or when another
-    delivery of the same message holds the record."""
-    event_id = event["event_id"]
-    claim = subscriptions.claim_send(event_id, address)
-    if claim.outcome == "already_sent":
-        return False
-    if claim.outcome == "in_progress":
-        raise EmailsNotSent("another delivery of this event is sending this email")
-    settings = get_settings()
-    try:
-        response = aws.ses().send_email(
-            Source=settings.sender_email,
-            Destination={"ToAddresses": [address]},
-            Message={
-                "Subject": {"Data": email.subject, "Charset": "UTF-8"},
-                "Body": {
-                    "Text": {"Data": email.text, "Charset": "UTF-8"},
-                    "Html": {"Data": email.html, "Charset": "UTF-8"},
-                },
-            },
-        )
-    except Exception:
-        subscriptions.release_send(event_id, address, claim.token)
-        raise
-    audit = store.audit_put(
-        event["transfer_id"],
-        "email_sent",
-        ACTOR,
-        clock.now_iso(),
-        {
-            "type": event["type"],
-            "org": org,
-            "to": address,
-            "message_id": response["MessageId"],
-        },
-    )
-    subscriptions.mark_sent(event_id, address, response["MessageId"], also=[audit])
-    return True
-
-
-def notify(event: dict[str, Any]) -> Outcome:
-    """Email every subscriber of every recipient organisation of `event`, once each."""
-    outcome = Outcome(organisations=list(event["recipients"]))
-    if event["type"] not in emails.SUPPORTED_TYPES:
-        logger.warning("event type without an email", extra={"event_type": event["type"][:60]})
-        return outcome
-    try:
-        email = emails.render(event, names=organisation_names(event), portal_url=get_settings().portal_url)
-    except emails.UnsupportedEvent as exc:
-        raise MalformedEvent(str(exc)) from exc
-    for org in event["recipients"]:
-        for address in subscriptions.subscribers(org):
-            try:
-                if send_once(event, org, address, email):
-                    outcome.sent += 1
-                    count(Metric.EMAILS_SENT)
-                else:
-                    outcome.duplicates += 1
-            except Exception:  # the others still get theirs; this record is retried
-                outcome.failed += 1
-                count(Metric.EMAILS_FAILED)
-                logger.warning(
-                    "email not sent",
-                    exc_info=True,
-                    extra={"event_type": event["type"], "transfer_id": event["transfer_id"], "org": org},
-                )
-    logger.info(
-        "notified",
-        extra={
-            "event_type": event["type"],
-            "transfer_id": event["transfer_id"],
-            "orgs": outcome.organisations,
-            "sent": outcome.sent,
-            "duplicates": outcome.duplicates,
-            "failed": outcome.failed,
-        },
-    )
-    if outcome.failed:
-        raise EmailsNotSent(f"{outcome.failed} email(s) not sent for {event['event_id']}")
-    return outcome
+from s2s.runtime.batch import SQSRecord, process_batch, receive_count
+from s2s.runtime.log import logger, metrics, trace_handler
+from s2s.runtime.snapstart import prepare as prepare_snapstart
+from s2s.services.notify import MalformedEvent, Outcome, notify, parse_event
 
 
 def handle_record(record: SQSRecord) -> Outcome:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from s2s import lost_pupils
-from s2s.api import Api, Body, Path, Query
-from s2s.log import correlation_paths, logger, metrics, trace_handler
-from s2s.report_models import ClaimRequest, LostPupilList
-from s2s.snapstart import prepare as prepare_snapstart
-from s2s.transfer_models import TransferId, TransferSummary
+from s2s.contracts.reports import ClaimRequest, LostPupilList
+from s2s.contracts.transfers import TransferId, TransferSummary
+from s2s.runtime.http import Api, Body, Path, Query
+from s2s.runtime.log import correlation_paths, logger, metrics, trace_handler
+from s2s.runtime.snapstart import prepare as prepare_snapstart
+from s2s.services import lost_pupils
 
 app = Api()
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import Field
-from s2s import reports
-from s2s.api import JSON, Api, Query, Response
-from s2s.log import correlation_paths, logger, metrics, trace_handler
-from s2s.models import IsoDate
-from s2s.report_models import GroupBy, MonthlyReport, ReportFormat, SchoolReport, UndownloadedReport
-from s2s.snapstart import prepare as prepare_snapstart
-from s2s.transfer_models import Cursor, Limit
+from s2s.contracts.base import IsoDate
+from s2s.contracts.reports import GroupBy, MonthlyReport, ReportFormat, SchoolReport, UndownloadedReport
+from s2s.contracts.transfers import Cursor, Limit
+from s2s.runtime.http import JSON, Api, Query, Response
+from s2s.runtime.log import correlation_paths, logger, metrics, trace_handler
+from s2s.runtime.snapstart import prepare as prepare_snapstart
+from s2s.services import reports
 
 app = Api()
 

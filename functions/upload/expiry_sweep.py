@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from s2s import uploads
-from s2s.log import Metric, count, logger, metrics, trace_handler
-from s2s.snapstart import prepare as prepare_snapstart
+from s2s.runtime.log import Metric, count, logger, metrics, trace_handler
+from s2s.runtime.snapstart import prepare as prepare_snapstart
+from s2s.services import uploads
 
 prepare_snapstart(("s3", "dynamodb", "sns"))
 

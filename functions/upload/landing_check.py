@@ -10,10 +10,10 @@ import json
 from typing import Any
 from urllib.parse import unquote_plus
 
-from s2s import uploads
-from s2s.batch import SQSRecord, process_batch
-from s2s.log import logger, metrics, trace_handler
-from s2s.snapstart import prepare as prepare_snapstart
+from s2s.runtime.batch import SQSRecord, process_batch
+from s2s.runtime.log import logger, metrics, trace_handler
+from s2s.runtime.snapstart import prepare as prepare_snapstart
+from s2s.services import uploads
 
 
 def s3_objects(body: str) -> list[tuple[str, str]]:

@@ -7,12 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from s2s import uploads
-from s2s.api import JSON, Api, Body, Query, Response
-from s2s.api import Path as PathParam
-from s2s.log import Metric, correlation_paths, count, logger, metrics, trace_handler
-from s2s.snapstart import prepare as prepare_snapstart
-from s2s.transfer_models import (
+from s2s.contracts.transfers import (
     Box,
     CreateTransferRequest,
     CreateTransferResponse,
@@ -25,6 +20,11 @@ from s2s.transfer_models import (
     TransferList,
     UploadForm,
 )
+from s2s.runtime.http import JSON, Api, Body, Query, Response
+from s2s.runtime.http import Path as PathParam
+from s2s.runtime.log import Metric, correlation_paths, count, logger, metrics, trace_handler
+from s2s.runtime.snapstart import prepare as prepare_snapstart
+from s2s.services import uploads
 
 app = Api()
 OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")

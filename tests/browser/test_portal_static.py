@@ -1,5 +1,5 @@
 """The portal in Chromium without the API: the naming checker in the browser agrees with
-s2s.naming name by name (reason, message and suggested name), the upload page shows the
+s2s.domain.naming name by name (reason, message and suggested name), the upload page shows the
 suggested fix, and the sign-in button starts a PKCE authorization request.
 
 The portal is served by a small static server with the local stack's CSP; no CSP violation or
@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from portal_harness import StaticPortal, WatchedPage, fake_token, school_token_claims
-from s2s.errors import Forbidden, NamingError
-from s2s.naming import check_upload_name, parse_filename
+from s2s.domain.errors import Forbidden, NamingError
+from s2s.domain.naming import check_upload_name, parse_filename
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

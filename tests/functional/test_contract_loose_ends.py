@@ -1,4 +1,4 @@
-"""Loose ends of the contract found when the service was tried against SPEC (issue 15), through the
+"""Loose ends of the contract found when the service was tried against its contract, docs/SERVICE.md (issue 15), through the
 real handlers against moto: downloads asked too early by the addressee, UPN and sha256 forms,
 Lost Pupils claims to unknown LAs, a withdrawal racing the landing copy, and audit keys written by
 two containers in the same microsecond."""
@@ -14,7 +14,9 @@ import pytest
 from flows import drain_landing, post_file, start_upload, upload_api
 from functional.reports.support import claim, send_file, upn
 from helpers import call, la_claims, school_claims
-from s2s import clock, store, uploads
+from s2s.adapters import store
+from s2s.domain import clock
+from s2s.services import uploads
 from zipfactory import make_aes_zip, make_plain_zip
 
 pytestmark = pytest.mark.functional

@@ -1,4 +1,4 @@
-"""Privacy inside a transfer's history (SPEC §4), through the real handlers against moto.
+"""Privacy inside a transfer's history (docs/SERVICE.md §4), through the real handlers against moto.
 
 Each organisation sees its own people's user, email address, source IP and user agent; another
 organisation's actions appear only as that organisation, the action and the time; an email shows
@@ -14,8 +14,8 @@ import pytest
 import subscriptions_api
 from flows import drain, send, upload_api
 from helpers import call, la_claims, school_claims
-from s2s.principal import principal_from_claims
-from s2s.transfers import audit_view, receipt_view
+from s2s.domain.principal import principal_from_claims
+from s2s.domain.transfers import audit_view, receipt_view
 from zipfactory import make_aes_zip
 
 pytestmark = pytest.mark.functional

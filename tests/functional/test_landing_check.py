@@ -9,8 +9,9 @@ import boto3
 import pytest
 from flows import drain_landing, landing_handler, post_file, queued_events, send, sqs_event, start_upload, upload_api
 from helpers import FakeContext, call, sample_event, school_claims
-from s2s import aws as aws_clients
-from s2s import clock, uploads
+from s2s.adapters import aws as aws_clients
+from s2s.domain import clock
+from s2s.services import uploads
 from zipfactory import make_aes_zip, make_plain_zip
 
 pytestmark = pytest.mark.functional
@@ -125,7 +126,7 @@ def test_an_object_landing_after_the_ticket_expired_is_unexpected(aws):
     # Make the ticket look issued long ago by moving its expiry into the past.
     from dataclasses import replace
 
-    from s2s import store
+    from s2s.adapters import store
 
     t = store.get_transfer(ticket["transfer_id"])
     assert t is not None

@@ -1,6 +1,6 @@
-"""The notify function against moto: TransferEvents in, SES emails out (SPEC §6).
+"""The notify function against moto: TransferEvents in, SES emails out (docs/SERVICE.md §6).
 
-Events are built with s2s.events.build_event from real Transfer records, so these tests follow the
+Events are built with s2s.services.outbox.build_event from real Transfer records, so these tests follow the
 publisher's schema. SES's own record of sent messages (moto keeps the HTML part) and a recording
 wrapper around the SES client (for the plain-text part) are both inspected."""
 
@@ -20,10 +20,12 @@ from botocore.exceptions import ClientError
 from helpers import FakeContext, sample_event
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
-from s2s import aws as aws_clients
-from s2s import clock, events, store, subscriptions
-from s2s.events import build_event
-from s2s.transfers import Transfer
+from s2s.adapters import aws as aws_clients
+from s2s.adapters import store, subscriptions
+from s2s.domain import clock
+from s2s.domain.transfers import Transfer
+from s2s.services import outbox as events
+from s2s.services.outbox import build_event
 
 pytestmark = pytest.mark.functional
 

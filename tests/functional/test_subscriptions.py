@@ -1,4 +1,4 @@
-"""Subscriptions: the /subscriptions/me routes and s2s.subscriptions against moto (SPEC §5, §6)."""
+"""Subscriptions: the /subscriptions/me routes and s2s.adapters.subscriptions against moto (docs/SERVICE.md §5, §6)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import boto3
 import pytest
 import subscriptions_api
 from helpers import call, dfe_claims, la_claims, school_claims
-from s2s import aws as aws_clients
-from s2s import clock, store, subscriptions
+from s2s.adapters import aws as aws_clients
+from s2s.adapters import store, subscriptions
+from s2s.domain import clock
 from s2s_cli.openapi import build_document
 
 pytestmark = pytest.mark.functional

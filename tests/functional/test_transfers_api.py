@@ -1,4 +1,4 @@
-"""POST/GET/DELETE /transfers and downloads, in-process against moto (SPEC §4, §5)."""
+"""POST/GET/DELETE /transfers and downloads, in-process against moto (docs/SERVICE.md §4, §5)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import boto3
 import pytest
 from flows import post_file, queued_events, send, start_upload, upload_api
 from helpers import call, dfe_claims, la_claims, school_claims
-from s2s import clock
+from s2s.domain import clock
 from zipfactory import make_aes_zip
 
 pytestmark = pytest.mark.functional
@@ -161,7 +161,7 @@ def test_no_token_is_401_and_dfe_is_403_and_no_organisation_is_403(aws):
 
 
 def test_daily_quota_gives_429_with_retry_after(aws, monkeypatch):
-    from s2s.settings import get_settings
+    from s2s.runtime.settings import get_settings
 
     monkeypatch.setenv("DAILY_UPLOAD_COUNT", "2")
     get_settings.cache_clear()
@@ -249,7 +249,7 @@ def test_detail_has_audit_trail_and_download_receipts(aws):
     assert detail["sha256"] == "b" * 64
     assert [a["action"] for a in detail["audit"]] == ["created", "available", "downloaded"]
     # The sender's receipt says that B downloaded it and when; who at B, from where and with which
-    # program is B's own business (SPEC §4, privacy inside the history).
+    # program is B's own business (docs/SERVICE.md §4, privacy inside the history).
     (receipt,) = detail["downloads"]
     assert receipt == {"at": detail["downloaded_at"], "organisation": B}
     (own,) = get(school_claims(B), t["transfer_id"]).body["downloads"]

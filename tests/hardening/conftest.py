@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from s2s import clock
+from s2s.domain import clock
 
 
 @pytest.fixture(autouse=True)

@@ -20,10 +20,11 @@ import upload_api
 from flows import start_upload
 from hardening.support import GOOD_NAME, SENDER, bucket_keys, outbox_of, table_items
 from helpers import call, la_claims, school_claims
-from s2s import clock, errors, uploads
-from s2s.api import MAX_BODY_BYTES
-from s2s.principal import principal_from_claims
-from s2s.settings import get_settings
+from s2s.domain import clock, errors
+from s2s.domain.principal import principal_from_claims
+from s2s.runtime.http import MAX_BODY_BYTES
+from s2s.runtime.settings import get_settings
+from s2s.services import uploads
 
 pytestmark = pytest.mark.functional
 

@@ -24,8 +24,10 @@ import pytest
 from flows import post_file, queued_events, start_upload
 from hardening.support import GOOD_NAME, RECIPIENT, SENDER, bucket_keys, deliver_landing, table_items
 from helpers import la_claims, school_claims
-from s2s import errors, lost_pupils, store, uploads
-from s2s.principal import principal_from_claims
+from s2s.adapters import store
+from s2s.domain import errors
+from s2s.domain.principal import principal_from_claims
+from s2s.services import lost_pupils, uploads
 from zipfactory import make_aes_zip
 
 pytestmark = pytest.mark.functional
@@ -209,7 +211,7 @@ def test_a_withdrawal_between_the_landing_copy_and_its_commit_leaves_no_stored_c
 ) -> None:
     """The landing check copies before it commits; if the sender withdraws in between, the
     withdrawal's own clean-up must take the copy with it."""
-    from s2s import aws as aws_clients
+    from s2s.adapters import aws as aws_clients
 
     ticket = start_upload(school_claims(SENDER), GOOD_NAME, len(GOOD_ZIP))
     assert post_file(ticket.body, GOOD_ZIP) == 204

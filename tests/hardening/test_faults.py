@@ -1,5 +1,5 @@
 """Fault injection (issue 9): the adapters fail the way AWS fails, and no change is lost or half
-done. Failures are injected on the very clients the service uses (s2s.aws's cached clients), so
+done. Failures are injected on the very clients the service uses (s2s.adapters.aws's cached clients), so
 the code under test is unchanged:
 
 - SNS publish fails after the landing check committed `available`: the SQS message is reported
@@ -28,8 +28,10 @@ from helpers import call, school_claims
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.botocore_stubber import MockRawResponse
 from moto.ses.models import ses_backends
-from s2s import aws as aws_clients
-from s2s import clock, store, subscriptions, uploads
+from s2s.adapters import aws as aws_clients
+from s2s.adapters import store, subscriptions
+from s2s.domain import clock
+from s2s.services import uploads
 from zipfactory import make_aes_zip
 
 pytestmark = pytest.mark.functional

@@ -15,7 +15,7 @@ import pytest
 from flows import post_file, start_upload
 from hardening.support import GOOD_NAME, SENDER, bucket_keys
 from helpers import FakeContext, sample_event, school_claims
-from s2s import store
+from s2s.adapters import store
 from zipfactory import make_aes_zip
 
 pytestmark = pytest.mark.functional

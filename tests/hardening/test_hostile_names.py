@@ -115,7 +115,7 @@ def corpus() -> list[tuple[str, str]]:
     return out
 
 
-# Naming refusals (s2s.naming.REASONS), the 403 for a name that claims another sender, and the
+# Naming refusals (s2s.domain.naming.REASONS), the 403 for a name that claims another sender, and the
 # request validator's code for names the model refuses (empty, over 255 characters).
 STABLE_CODES = {
     "bad_extension",

@@ -114,7 +114,7 @@ def test_the_cursor_we_gave_out_still_pages(aws: Any) -> None:
 
 
 def _altered(cursor: str) -> dict[str, str]:
-    from s2s import store
+    from s2s.adapters import store
 
     payload, _, signature = cursor.partition(".")
     state = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -142,8 +142,8 @@ def test_an_altered_cursor_is_422_never_500(aws: Any) -> None:
 
 
 def test_a_cursor_signed_with_another_key_is_422(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from s2s import store
-    from s2s.settings import get_settings
+    from s2s.adapters import store
+    from s2s.runtime.settings import get_settings
 
     cursor = two_uploads()
     payload = cursor.split(".")[0]
@@ -160,8 +160,8 @@ def test_a_cursor_signed_with_another_key_is_422(aws: Any, monkeypatch: pytest.M
 
 def test_the_cursor_key_is_the_templates_secret(aws: Any) -> None:
     import boto3
-    from s2s import store
-    from s2s.settings import get_settings
+    from s2s.adapters import store
+    from s2s.runtime.settings import get_settings
 
     arn = get_settings().cursor_secret_arn
     assert arn and arn == aws.cursor_secret_arn

@@ -1,6 +1,6 @@
 """Hostile zips (issue 9, input) through the real upload path: POST /transfers with the exact
 size, the presigned POST to (moto) S3, then the S3 event through the landing queue to the
-landing check. Every archive ends `rejected` with its SPEC reason code, the incoming object is
+landing check. Every archive ends `rejected` with its reason code (docs/SERVICE.md §3), the incoming object is
 deleted, nothing reaches stored/, and the sender is told (a transfer.rejected event)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from flows import drain_landing, post_file, queued_events, start_upload, upload_api
 from hardening.support import GOOD_NAME, SENDER, bucket_keys
 from helpers import call, school_claims
-from s2s.zipcheck import REASONS
+from s2s.domain.zipcheck import REASONS
 from zipfactory import (
     AES128,
     AES192,

@@ -14,7 +14,7 @@ anything (issue 15: a wall-clock budget failed CI under load): the client keeps 
 an injected clock that moves by each timed-out attempt's whole time limit and by each pause
 (`tests/lrs_clock.py`), so the tests count the attempts, read the timeouts passed to the real
 transport, and check that the worst case fits the deadline. The limits are shrunk through the
-environment variables `s2s.lrs.retry_policy()` reads, so the real sockets time out quickly; the last
+environment variables `s2s.adapters.lrs.retry_policy()` reads, so the real sockets time out quickly; the last
 test checks the limits in production stay inside API Gateway's 29 s."""
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import pytest
 import uln_api
 from helpers import Reply, call, school_claims
 from lrs_clock import LrsTimeline, install
-from s2s.lrs import forget_credentials, retry_policy
-from s2s.settings import get_settings
+from s2s.adapters.lrs import forget_credentials, retry_policy
+from s2s.runtime.settings import get_settings
 from s2s_cli.fake_lrs import FakeLrs, start_fake_lrs
 
 pytestmark = pytest.mark.functional

@@ -37,8 +37,8 @@ import pytest
 from extractors import EXTRACTORS, available, extract, leaked, missing_message, names_seen
 from hypothesis import HealthCheck, event, find, given, settings
 from hypothesis import strategies as st
-from s2s.ranged import BytesRangedReader
-from s2s.zipcheck import Inspection, inspect_archive
+from s2s.domain.ranged import BytesRangedReader
+from s2s.domain.zipcheck import Inspection, inspect_archive
 from zipfactory import (
     DESCRIPTOR_SIG,
     PASSWORD,

@@ -24,8 +24,8 @@ from extractors import available, extract, missing_message
 from flows import drain_landing, post_file, queued_events, start_upload, upload_api
 from hardening.support import RECIPIENT, SENDER, bucket_keys
 from helpers import call, school_claims
-from s2s.ranged import BytesRangedReader
-from s2s.zipcheck import inspect_archive
+from s2s.domain.ranged import BytesRangedReader
+from s2s.domain.zipcheck import inspect_archive
 from zipfactory import (
     DESCRIPTOR_SIG,
     Layout,

@@ -407,7 +407,7 @@ def test_the_consoles_logging_writes_each_handler_line_once() -> None:
     code = (
         "from s2s_cli.local.server import configure_logging\n"
         "configure_logging()\n"
-        "from s2s.log import logger\n"
+        "from s2s.runtime.log import logger\n"
         "logger.warning('security event', extra={'security_event': 'probe-1234'})\n"
     )
     env = {k: v for k, v in __import__("os").environ.items() if k not in ("LOG_LEVEL", "AWS_LAMBDA_FUNCTION_NAME")}

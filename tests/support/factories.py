@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from s2s.principal import Principal
-from s2s.transfers import Transfer
+from s2s.domain.principal import Principal
+from s2s.domain.transfers import Transfer
 
 SCHOOL_A, SCHOOL_B = "8231234", "8232345"
 

@@ -210,7 +210,7 @@ def pairs(directory: Path) -> list[tuple[str, str, str]]:
 
 
 def test_the_recorder_attributes_calls_to_the_running_handler_only(aws, recorded):
-    from s2s import aws as clients
+    from s2s.adapters import aws as clients
 
     def handler(event: Any, context: Any) -> None:
         clients.dynamodb().query(
@@ -231,7 +231,7 @@ def test_the_recorder_attributes_calls_to_the_running_handler_only(aws, recorded
 
 
 def test_the_recorder_sees_presigned_urls_copies_and_the_kms_they_imply(aws, recorded):
-    from s2s import aws as clients
+    from s2s.adapters import aws as clients
 
     def handler(event: Any, context: Any) -> None:
         s3 = clients.s3()

@@ -1,6 +1,6 @@
 """template.yaml's side of the runtime: Lambda's JSON logs and log level, tracing behind a
 parameter, every setting the code requires set for every function, and the alarms and dashboard
-on the metrics the code writes (s2s.log.Metric)."""
+on the metrics the code writes (s2s.runtime.log.Metric)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import re
 from typing import Any
 
 import pytest
-from s2s.log import NAMESPACE, Metric
-from s2s.settings import Settings
+from s2s.runtime.log import NAMESPACE, Metric
+from s2s.runtime.settings import Settings
 from s2s_cli.local.template import load_template
 
 pytestmark = pytest.mark.template

@@ -213,7 +213,7 @@ def test_every_function_has_reserved_concurrency():
 
 
 def test_the_uln_function_outlives_the_longest_lrs_deadline(monkeypatch):
-    from s2s.lrs import retry_policy
+    from s2s.adapters.lrs import retry_policy
 
     monkeypatch.setenv("LRS_DEADLINE_SECONDS", "3600")
     retry_policy.cache_clear()
@@ -301,9 +301,9 @@ def test_sam_build_succeeds(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     layer = tmp_path / "build" / "SharedLayer" / "python"
-    assert (layer / "s2s" / "naming.py").is_file()
+    assert (layer / "s2s" / "domain" / "naming.py").is_file()
     assert not (layer / "boto3").exists() and not (layer / "botocore").exists()
-    assert (layer / "s2s" / "__pycache__" / "naming.cpython-313.pyc").is_file()
+    assert (layer / "s2s" / "domain" / "__pycache__" / "naming.cpython-313.pyc").is_file()
     assert (layer / "pydantic" / "__pycache__").is_dir()
     assert (layer / "aws_lambda_powertools" / "__pycache__").is_dir()
     for name, fn in FUNCTIONS.items():

@@ -1,4 +1,4 @@
-"""s2s.api.Api, Powertools' resolver as every API function uses it, on its own: typed parameters and
+"""s2s.runtime.http.Api, Powertools' resolver as every API function uses it, on its own: typed parameters and
 bodies, the one error map, and what an answer looks like on the wire."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Annotated, Any
 import pytest
 from helpers import FakeContext, http_event, school_claims
 from pydantic import Field
-from s2s import errors
-from s2s.api import MAX_BODY_BYTES, Api, Body, Path, Query, Response
-from s2s.models import IsoDate, Model, RequestModel
+from s2s.contracts.base import IsoDate, Model, RequestModel
+from s2s.domain import errors
+from s2s.runtime.http import MAX_BODY_BYTES, Api, Body, Path, Query, Response
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""Email rendering (s2s.emails): pure functions, no AWS. Events come from s2s.events.build_event."""
+"""Email rendering (s2s.domain.emails): pure functions, no AWS. Events come from s2s.services.outbox.build_event."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from s2s import emails
-from s2s.events import build_event
-from s2s.transfers import Transfer
+from s2s.domain import emails
+from s2s.domain.transfers import Transfer
+from s2s.services.outbox import build_event
 
 pytestmark = pytest.mark.unit
 

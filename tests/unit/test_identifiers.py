@@ -1,4 +1,4 @@
-"""UPN, ULN and LAESTAB checks against DOMAIN.md's published vectors, malformed input, and the
+"""UPN, ULN and LAESTAB checks against docs/SERVICE.md's published vectors, malformed input, and the
 error-detecting properties of the check characters."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from s2s.identifiers import (
+from s2s.domain.identifiers import (
     UPN_CHECK_LETTERS,
     is_laestab,
     is_valid_uln,

@@ -7,9 +7,10 @@ import urllib.error
 from collections.abc import Callable
 
 import pytest
-from s2s import errors, lrs
-from s2s.lrs import SOAP_NS, LrsClient, LrsCredentials, RetryPolicy, retry_policy
-from s2s.uln_models import DemographicSearch, LearnerRegistration, LearnerUpdate
+from s2s.adapters import lrs
+from s2s.adapters.lrs import SOAP_NS, LrsClient, LrsCredentials, RetryPolicy, retry_policy
+from s2s.contracts.uln import DemographicSearch, LearnerRegistration, LearnerUpdate
+from s2s.domain import errors
 
 pytestmark = pytest.mark.unit
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 from defusedxml.ElementTree import fromstring
-from s2s import errors
-from s2s.lrs import (
+from s2s.adapters.lrs import (
     NS,
     SOAP_NS,
     LrsAnswer,
@@ -21,7 +20,8 @@ from s2s.lrs import (
     map_update,
     parse_answer,
 )
-from s2s.uln_models import Learner
+from s2s.contracts.uln import Learner
+from s2s.domain import errors
 
 pytestmark = pytest.mark.unit
 

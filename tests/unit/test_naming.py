@@ -1,4 +1,4 @@
-"""The CTF naming protocol (SPEC §2): a matrix of accepted and refused names with the reason code
+"""The CTF naming protocol (docs/SERVICE.md §2): a matrix of accepted and refused names with the reason code
 and suggested name for each refusal, the upload checks (sender, LPD UPN), the LA code data, and
 property tests that valid names round-trip and that a suggestion always parses."""
 
@@ -11,8 +11,8 @@ from typing import NamedTuple
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from s2s.errors import Forbidden, NamingError
-from s2s.naming import (
+from s2s.domain.errors import Forbidden, NamingError
+from s2s.domain.naming import (
     FILE_TYPES,
     MAX_NAME_LENGTH,
     REASONS,
@@ -421,7 +421,7 @@ def test_parsed_names_are_immutable() -> None:
 
 # ---------------------------------------------------------------------------- LA codes
 
-# DOMAIN.md's list, written out independently of the data file.
+# docs/SERVICE.md's list, written out independently of the data file.
 DOMAIN_LA_CODES = (
     "001-005 201-213 301-320 330-336 340-344 350-359 370-373 380-384 390-394 420 800-803 805-808 "
     "810-813 815 816 820-823 825 826 830 831 835-837 839 840 841 845 846 850-852 855-857 860 861 "
@@ -681,7 +681,7 @@ def test_check_upload_name_takes_the_documented_keywords() -> None:
     assert parsed.recipient_org == "8232345"
 
 
-# ---------------------------------------------------------------- SPEC §2: the character rule
+# ---------------------------------------------------------------- docs/SERVICE.md §2: the character rule
 
 _STEM = "8231234_CTF_8232345_001"
 

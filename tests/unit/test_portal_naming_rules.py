@@ -1,5 +1,5 @@
 """The portal checks file names in the browser from portal/naming-rules.json; that file must say
-exactly what s2s.naming.naming_rules() says, or the browser and the API disagree about a name."""
+exactly what s2s.domain.naming.naming_rules() says, or the browser and the API disagree about a name."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from s2s.naming import naming_rules
+from s2s.domain.naming import naming_rules
 
 pytestmark = pytest.mark.unit
 
 RULES_FILE = Path(__file__).resolve().parents[2] / "portal" / "naming-rules.json"
 REGENERATE = (
-    '.venv/bin/python -c "import json; from s2s.naming import naming_rules; '
+    '.venv/bin/python -c "import json; from s2s.domain.naming import naming_rules; '
     "open('portal/naming-rules.json','w').write(json.dumps(naming_rules(), indent=1, sort_keys=True)+'\\n')\""
 )
 

@@ -1,4 +1,4 @@
-"""Who is calling, from DfE Sign-in claims (SPEC §1): schools, LAs and the DfE are recognised,
+"""Who is calling, from DfE Sign-in claims (docs/SERVICE.md §1): schools, LAs and the DfE are recognised,
 `organisation` may be a JSON string or an object, and anything unusable is a 403, never a
 default organisation."""
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from helpers import dfe_claims, la_claims, school_claims
-from s2s.errors import Forbidden
-from s2s.principal import principal_from_claims
+from s2s.domain.errors import Forbidden
+from s2s.domain.principal import principal_from_claims
 
 pytestmark = pytest.mark.unit
 

@@ -8,10 +8,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-from s2s import reports
-from s2s.errors import Forbidden, InvalidRequest
-from s2s.principal import Principal
-from s2s.transfers import METRICS
+from s2s.domain.errors import Forbidden, InvalidRequest
+from s2s.domain.principal import Principal
+from s2s.domain.transfers import METRICS
+from s2s.services import reports
 
 pytestmark = pytest.mark.unit
 

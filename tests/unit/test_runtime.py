@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.logging import logger as powertools_logger
 from helpers import FakeContext, http_event, school_claims
-from s2s import log
-from s2s.batch import SQSRecord, process_batch, receive_count
-from s2s.settings import SettingsError, read_settings
+from s2s.runtime import log
+from s2s.runtime.batch import SQSRecord, process_batch, receive_count
+from s2s.runtime.settings import SettingsError, read_settings
 
 pytestmark = pytest.mark.unit
 
@@ -55,7 +55,7 @@ def test_a_line_is_one_json_object_with_level_time_service_ids_and_extra_fields(
 
 
 def test_the_log_level_follows_lambdas_own_setting_first() -> None:
-    code = "from s2s.log import logger; print(logger.log_level)"
+    code = "from s2s.runtime.log import logger; print(logger.log_level)"
     env = {**os.environ, "AWS_LAMBDA_LOG_LEVEL": "ERROR", "LOG_LEVEL": "DEBUG"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip() == str(logging.ERROR)
@@ -155,7 +155,7 @@ import json, sys
 sys.path[:0] = {paths!r}
 import snapshot_restore_py as hooks
 import upload_api
-from s2s import aws
+from s2s.adapters import aws
 before = list(hooks._before_snapshot_registry)
 for function, args, kwargs in before:
     function(*args, **kwargs)

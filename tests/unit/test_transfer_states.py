@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from s2s.transfers import (
+from s2s.domain.transfers import (
     STATUSES,
     TRANSITIONS,
     Status,

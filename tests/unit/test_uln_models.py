@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from s2s import uln_models
-from s2s.errors import InvalidRequest as ValidationError
-from s2s.uln_models import DemographicSearch, LearnerRegistration, LearnerUpdate, age_on
+from s2s.contracts import uln as uln_models
+from s2s.contracts.uln import DemographicSearch, LearnerRegistration, LearnerUpdate, age_on
+from s2s.domain.errors import InvalidRequest as ValidationError
 
 pytestmark = pytest.mark.unit
 

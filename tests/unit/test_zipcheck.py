@@ -1,4 +1,4 @@
-"""Zip inspection (SPEC section 3) over in-memory and file ranged readers."""
+"""Zip inspection (docs/SERVICE.md §3) over in-memory and file ranged readers."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import pytest
 import pyzipper
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from s2s.ranged import BytesRangedReader, FileRangedReader, RangeReadError, ReadLimitExceeded
-from s2s.zipcheck import REASONS, TAIL_BYTES, Inspection, inspect_archive
+from s2s.domain.ranged import BytesRangedReader, FileRangedReader, RangeReadError, ReadLimitExceeded
+from s2s.domain.zipcheck import REASONS, TAIL_BYTES, Inspection, inspect_archive
 from zipfactory import (
     AES128,
     AES192,
@@ -687,7 +687,7 @@ def test_factory_streams_large_entries_to_a_file(tmp_path: Path) -> None:
     assert inspect_archive(FileRangedReader(path), max_upload_bytes=LIMIT).ok
 
 
-# --- Issue 14: every local header, the layout, the end records (SPEC section 3) ----------------
+# --- Issue 14: every local header, the layout, the end records (docs/SERVICE.md §3) ----------------
 #
 # Each test changes one thing in a genuine archive, everywhere else consistent (offsets are
 # recomputed by `Layout.pack`), so that only the rule it is named after can refuse it.

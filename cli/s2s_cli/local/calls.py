@@ -428,7 +428,7 @@ def install(directory: str | Path, label: str | None = None) -> None:
             for event, hook in hooks:
                 boto3.DEFAULT_SESSION.events.register(event, hook)
         try:
-            from s2s.aws import reset_clients
+            from s2s.adapters.aws import reset_clients
         except ImportError:  # pragma: no cover - the layer is always importable here
             return
         reset_clients()

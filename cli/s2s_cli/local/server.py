@@ -265,8 +265,8 @@ class LocalStack:
             self._lrs = start_fake_lrs("127.0.0.1", 0)
             env["LRS_ENDPOINT"] = self._lrs.url
         os.environ.update(env)
-        from s2s.aws import reset_clients
-        from s2s.settings import get_settings
+        from s2s.adapters.aws import reset_clients
+        from s2s.runtime.settings import get_settings
 
         reset_clients()
         get_settings.cache_clear()
@@ -531,9 +531,9 @@ def configure_logging() -> None:
     # moto's werkzeug server logs every request at INFO; the console is for emails and errors.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # The handlers' JSON logs would drown the console; warnings and errors still show. Set before
-    # s2s.log is imported, which reads it once.
+    # s2s.runtime.log is imported, which reads it once.
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import s2s.log  # noqa: F401 - configures the `s2s` logger, which then writes to stdout alone
+    import s2s.runtime.log  # noqa: F401 - configures the `s2s` logger, which then writes to stdout alone
 
     logging.getLogger("s2s").propagate = False
 

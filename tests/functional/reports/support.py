@@ -8,7 +8,7 @@ from typing import Any
 
 from flows import drain_landing, post_file, start_upload, upload_api
 from helpers import Reply, call
-from s2s.identifiers import upn_check_letter
+from s2s.domain.identifiers import upn_check_letter
 from zipfactory import make_aes_zip, make_plain_zip
 
 

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from flows import queued_events
 from helpers import dfe_claims, la_claims, school_claims
-from s2s import clock, lost_pupils, store
+from s2s.adapters import store
+from s2s.domain import clock
+from s2s.services import lost_pupils
 
 from .support import claim, download, inbox, remove, search, send_file, transfer, transfers_report, undownloaded, upn
 
@@ -59,7 +61,7 @@ def test_search_shows_expiry_at_read(aws: Any, lpd_file: str) -> None:
         (dfe_claims(), PUPIL, 403, "forbidden_role"),
         (la_claims("823"), PUPIL[:-1] + ("1" if PUPIL[-1] != "1" else "2"), 422, "bad_upn"),
         (la_claims("823"), "not a upn", 422, "bad_upn"),
-        # Every wrong form is bad_upn (SPEC §2), not a generic validation error: case, length,
+        # Every wrong form is bad_upn (docs/SERVICE.md §2), not a generic validation error: case, length,
         # padding, empty, far too long.
         (la_claims("823"), PUPIL.lower(), 422, "bad_upn"),
         (la_claims("823"), PUPIL + "1", 422, "bad_upn"),
@@ -100,7 +102,7 @@ def test_claim_re_addresses_the_file_to_the_school(aws: Any, lpd_file: str) -> N
     detail = transfer(school_claims("8231001"), lpd_file).body
     assert (detail["destination"], detail["recipient"]) == ("3302001", "3302001")
     assert detail["filename"] == "8231001_CTF_XXXXXXX_001.zip"
-    # The sender sees that LA 330 claimed it and when, not who there or from where (SPEC §4).
+    # The sender sees that LA 330 claimed it and when, not who there or from where (docs/SERVICE.md §4).
     claimed = [a for a in detail["audit"] if a["action"] == "claimed"]
     assert len(claimed) == 1 and claimed[0]["actor_org"] == "330LLLL"
     assert claimed[0]["details"] == {}

@@ -14,8 +14,9 @@ import pytest
 from helpers import dfe_claims, la_claims, school_claims
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from s2s import clock, uploads
-from s2s.settings import get_settings
+from s2s.domain import clock
+from s2s.runtime.settings import get_settings
+from s2s.services import uploads
 
 from .support import claim, download, remove, send_file, transfer, transfers_report, upn
 

@@ -1,4 +1,4 @@
-"""The report function's IAM policy (SPEC §5, issue 6): it may Query and GetItem on the table and
+"""The report function's IAM policy (docs/SERVICE.md §5, issue 6): it may Query and GetItem on the table and
 its indexes, and nothing else on DynamoDB: no Scan, no batch reads, no writes. The LPD function,
 which claims files, writes only through conditional transactions (authorised item by item, so
 PutItem and UpdateItem) and never scans."""

@@ -1,5 +1,5 @@
 """A one-year report reads the same number of DynamoDB items for an LA with 1,000 transfers as for
-one with 50,000 over the same days and schools (SPEC §8: reads depend on days and schools, never on
+one with 50,000 over the same days and schools (docs/SERVICE.md §8: reads depend on days and schools, never on
 transfers), and never scans. `python -m bench --only report` prints the same with timings."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_report_reads_depend_on_days_and_schools_not_transfers(aws: Any) -> None
 
 
 def test_the_counting_client_refuses_a_scan(aws: Any) -> None:
-    from s2s import reports
+    from s2s.services import reports
 
     with counting_reads(), pytest.raises(AssertionError, match="never scan"):
         reports.dynamodb().scan(TableName="anything")

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from s2s.lrs import forget_credentials, retry_policy
-from s2s.settings import get_settings
+from s2s.adapters.lrs import forget_credentials, retry_policy
+from s2s.runtime.settings import get_settings
 from s2s_cli.fake_lrs import FakeLrs, start_fake_lrs
 
 ATTEMPT_SECONDS = 1.0

@@ -1,5 +1,5 @@
 """Every ULN route through the real handler, against the fake LRS over real HTTP on 127.0.0.1:
-the LRS answers as HTTP (SPEC §7), the audit trail, roles, timeouts and retries."""
+the LRS answers as HTTP (docs/SERVICE.md §7), the audit trail, roles, timeouts and retries."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 import uln_api
 from helpers import call, dfe_claims, la_claims
 from lrs_clock import install
-from s2s.identifiers import is_valid_uln
-from s2s.settings import get_settings
+from s2s.domain.identifiers import is_valid_uln
+from s2s.runtime.settings import get_settings
 from s2s_cli.fake_lrs import LINKED_MASTER, LINKED_ULN, make_uln
 from s2s_cli.openapi import build_document
 

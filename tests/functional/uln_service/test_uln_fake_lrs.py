@@ -9,11 +9,11 @@ import sys
 import urllib.request
 
 import pytest
-from s2s import errors
-from s2s import lrs as lrs_module
-from s2s.aws import secrets
-from s2s.lrs import LrsClient, LrsCredentials, RetryPolicy, load_credentials
-from s2s.uln_models import DemographicSearch
+from s2s.adapters import lrs as lrs_module
+from s2s.adapters.aws import secrets
+from s2s.adapters.lrs import LrsClient, LrsCredentials, RetryPolicy, load_credentials
+from s2s.contracts.uln import DemographicSearch
+from s2s.domain import errors
 from s2s_cli.fake_lrs import DEFAULT_PASSWORD, DEFAULT_USERNAME, FakeLrs
 
 pytestmark = pytest.mark.functional

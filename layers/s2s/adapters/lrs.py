@@ -1,0 +1,602 @@
+"""Client for the Learning Records Service learner web service, and the mapping of its answers.
+
+SOAP 1.1, document/literal, namespace `http://learner.webservice.miap.gov.uk` (docs/SERVICE.md §7).
+Requests are built with an element tree, so no caller-supplied value can change the XML's shape;
+answers are parsed with defusedxml, so DTDs and entities in an answer are refused. The transport is
+the standard library's `urllib.request`: nothing to add to the Lambda layer.
+
+How answers become outcomes (docs/SERVICE.md §7; the codes in docs/SERVICE.md §7). The HTTP status follows from the
+domain error's class in `s2s.runtime.http`:
+
+| LRS answer | operation | outcome |
+|---|---|---|
+| WSRC0004 exact match | find | `LearnerSearchResult(match="exact")` (200) |
+| WSRC0003 possible matches | find | `match="possible"` with candidates (200) |
+| WSRC0022 linked learner | find | `match="linked"`, `master_uln` (200) |
+| WSRC0002 too many matches | find | `InvalidRequest` `too_many_matches` (422) |
+| WSRC0001 no match | find | `NotFound` `learner_not_found` (404) |
+| WSRC0015 insufficient data | any | `InvalidRequest` `insufficient_data` (422) |
+| WSRC0005 registered | register | `LearnerRegistered`, created (201) |
+| WSRC0021 already registered, same fields | register | `LearnerRegistered`, not created (200) |
+| WSRC0006 updated / WSRC0020 no changes | update | `LearnerUpdated` changed true / false (200) |
+| WSRC0019 ULN not found for update | update | `NotFound` `learner_not_found` (404) |
+| WSRC0013 ULN changed since you got it | update | `Conflict` `uln_changed` (409): find the learner again |
+| WSRC0014 bad ability-to-share change | update | `InvalidRequest` `invalid_ability_to_share_change` (422) |
+| any other code for the operation | any | `UpstreamError` `lrs_unexpected_answer` (502) |
+| fault WSEC0004 out of hours | any | `UpstreamUnavailable` `lrs_out_of_hours` (503, Retry-After) |
+| fault WSEC0003/0005/0006 (org, password, access) | any | `UpstreamError` `lrs_credentials_refused` |
+| any other fault, HTTP error, malformed XML | any | `UpstreamError` (502) |
+| no answer within the time allowed | any | `UpstreamTimeout` `lrs_timeout` (504) |
+
+Every error names the LRS code in `details` as `{"response_code": ...}` when there is one.
+Only the find calls are retried (they are idempotent); register and update are sent once, because
+a retried register after a lost answer could allocate a second ULN for the same learner. Retries
+happen only after transport failures (timeout, refused connection, HTTP 5xx without a SOAP fault),
+with exponential backoff, and never start after the overall deadline, which sits well inside API
+Gateway's 29 seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+from pydantic import ValidationError
+
+from s2s.adapters.aws import secrets
+from s2s.contracts.uln import (
+    DemographicSearch,
+    Learner,
+    LearnerRegistered,
+    LearnerRegistration,
+    LearnerSearchResult,
+    LearnerUpdate,
+    LearnerUpdated,
+)
+from s2s.domain import errors
+from s2s.runtime.log import logger
+from s2s.runtime.settings import get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+NS = "http://learner.webservice.miap.gov.uk"
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+
+Operation = Literal["registerSingleLearner", "learnerByULN", "learnerByDemographics", "updateSingleLearner"]
+READ_OPERATIONS: frozenset[str] = frozenset({"learnerByULN", "learnerByDemographics"})
+
+# The LRS publishes no machine-readable opening hours; half an hour is a polite first retry.
+OUT_OF_HOURS_RETRY_AFTER = 1800
+CREDENTIALS_TTL_SECONDS = 300
+# Never start an attempt with less than this left: it could not finish usefully.
+MIN_ATTEMPT_SECONDS = 0.5
+
+_CREDENTIAL_FAULTS = {"WSEC0003", "WSEC0005", "WSEC0006"}
+
+# An LRS learner element's children, and the field each one fills.
+_LEARNER_FIELDS = {
+    "ULN": "uln",
+    "GivenName": "given_name",
+    "FamilyName": "family_name",
+    "DateOfBirth": "date_of_birth",
+    "Gender": "gender",
+    "LastKnownPostCode": "postcode",
+    "PreviousFamilyName": "previous_family_name",
+}
+# Request fields, in the order the LRS schema lists them.
+_REQUEST_FIELDS = [
+    ("given_name", "GivenName"),
+    ("family_name", "FamilyName"),
+    ("date_of_birth", "DateOfBirth"),
+    ("gender", "Gender"),
+    ("postcode", "LastKnownPostCode"),
+    ("previous_family_name", "PreviousFamilyName"),
+    ("email_address", "EmailAddress"),
+    ("verification_type", "VerificationType"),
+    ("ability_to_share", "AbilityToShare"),
+]
+
+
+# ---------------------------------------------------------------- credentials and policy
+
+
+@dataclass(frozen=True, slots=True)
+class LrsCredentials:
+    """The organisation's LRS account. `repr` leaves the password out, so it cannot leak into logs."""
+
+    ukprn: str
+    username: str
+    password: str = field(repr=False)
+
+
+_credentials_lock = threading.Lock()
+_credentials_cache: dict[str, tuple[float, LrsCredentials]] = {}
+
+
+def load_credentials(secret_arn: str | None = None) -> LrsCredentials:
+    """The LRS credentials from Secrets Manager (JSON `{"ukprn", "username", "password"}`), cached
+    for a few minutes per secret so a rotation is picked up without a cold start."""
+    arn = secret_arn if secret_arn is not None else get_settings().lrs_secret_arn
+    if not arn:
+        raise errors.UpstreamError("The LRS account is not configured.", code="lrs_not_configured")
+    now = time.monotonic()
+    with _credentials_lock:
+        cached = _credentials_cache.get(arn)
+        if cached and now - cached[0] < CREDENTIALS_TTL_SECONDS:
+            return cached[1]
+    try:
+        raw = secrets().get_secret_value(SecretId=arn)["SecretString"]
+    except Exception as exc:  # botocore's errors: no internals reach the caller, the log has the type
+        logger.error("lrs credentials unreadable", extra={"error": type(exc).__name__})
+        raise errors.UpstreamError("The LRS account could not be read.", code="lrs_not_configured") from exc
+    try:
+        value = json.loads(raw)
+        creds = LrsCredentials(str(value["ukprn"]), str(value["username"]), str(value["password"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise errors.UpstreamError("The LRS account is not configured.", code="lrs_not_configured") from exc
+    if not (creds.ukprn and creds.username and creds.password):
+        raise errors.UpstreamError("The LRS account is not configured.", code="lrs_not_configured")
+    with _credentials_lock:
+        _credentials_cache[arn] = (now, creds)
+    return creds
+
+
+def forget_credentials() -> None:
+    """Drop cached credentials (tests, and after the LRS refuses the password)."""
+    with _credentials_lock:
+        _credentials_cache.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Time limits for one LRS call. `attempt_seconds` bounds each connect and each read;
+    `deadline_seconds` bounds the whole call with its retries."""
+
+    attempt_seconds: float = 8.0
+    deadline_seconds: float = 20.0
+    max_attempts: int = 3
+    backoff_seconds: float = 0.25
+
+    def backoff(self, attempt: int) -> float:
+        return float(self.backoff_seconds * (2 ** (attempt - 1)))
+
+
+def _float_env(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+@cache
+def retry_policy() -> RetryPolicy:
+    """The policy from `LRS_TIMEOUT_SECONDS`, `LRS_DEADLINE_SECONDS`, `LRS_MAX_ATTEMPTS`; the
+    deadline is capped at 25 s so an answer always beats API Gateway's 29 s."""
+    attempt = _float_env("LRS_TIMEOUT_SECONDS", 8.0)
+    deadline = min(_float_env("LRS_DEADLINE_SECONDS", 20.0), 25.0)
+    return RetryPolicy(
+        attempt_seconds=min(attempt, deadline),
+        deadline_seconds=deadline,
+        max_attempts=max(1, int(_float_env("LRS_MAX_ATTEMPTS", 3))),
+        backoff_seconds=_float_env("LRS_BACKOFF_SECONDS", 0.25),
+    )
+
+
+# ---------------------------------------------------------------- SOAP messages
+
+Fields = Mapping[str, "str | Fields"]
+
+
+def _add_fields(parent: ET.Element, fields: Fields) -> None:
+    for name, value in fields.items():
+        child = ET.SubElement(parent, f"{{{NS}}}{name}")
+        if isinstance(value, str):
+            child.text = value  # escaped by the serializer: text can never become markup
+        else:
+            _add_fields(child, value)
+
+
+def build_envelope(operation: Operation, credentials: LrsCredentials, fields: Fields) -> bytes:
+    """A SOAP 1.1 envelope for one operation: the credentials first, then the operation's fields."""
+    envelope = ET.Element(f"{{{SOAP_NS}}}Envelope")
+    ET.SubElement(envelope, f"{{{SOAP_NS}}}Header")
+    body = ET.SubElement(envelope, f"{{{SOAP_NS}}}Body")
+    request = ET.SubElement(body, f"{{{NS}}}{operation}")
+    head: dict[str, str | Fields] = {}
+    if operation in READ_OPERATIONS:
+        head["FindType"] = "FUL"
+    head.update({"UKPRN": credentials.ukprn, "OrgPassword": credentials.password, "UserName": credentials.username})
+    _add_fields(request, {**head, **fields})
+    return bytes(ET.tostring(envelope, encoding="utf-8", xml_declaration=True))
+
+
+def _value(raw: object) -> str:
+    if isinstance(raw, date):
+        return raw.isoformat()
+    return str(raw)
+
+
+def learner_fields(values: Mapping[str, object]) -> dict[str, str]:
+    """LRS element names and text for the request fields that are set."""
+    return {element: _value(values[name]) for name, element in _REQUEST_FIELDS if values.get(name) is not None}
+
+
+def register_fields(registration: LearnerRegistration) -> Fields:
+    return {"Learner": learner_fields(registration.to_dict())}
+
+
+def update_fields(uln: str, update: LearnerUpdate) -> Fields:
+    return {"Learner": {"ULN": uln, **learner_fields(update.to_dict())}}
+
+
+def find_by_uln_fields(uln: str, given_name: str, family_name: str) -> Fields:
+    return {"ULN": uln, "FamilyName": family_name, "GivenName": given_name}
+
+
+def find_by_demographics_fields(search: DemographicSearch) -> Fields:
+    values = search.to_dict()
+    fields = {
+        "FamilyName": values["family_name"],
+        "GivenName": values["given_name"],
+        "DateOfBirth": _value(values["date_of_birth"]),
+        "Gender": _value(values["gender"]),
+        "LastKnownPostCode": values["postcode"],
+    }
+    if values.get("previous_family_name"):
+        fields["PreviousFamilyName"] = values["previous_family_name"]
+    return fields
+
+
+@dataclass(frozen=True, slots=True)
+class LrsAnswer:
+    """What an LRS answer said: its response code, the ULN it named, and any learners in it."""
+
+    response_code: str
+    uln: str | None = None
+    learners: Sequence[Learner] = ()
+
+
+class LrsFault(Exception):
+    """A SOAP fault carrying an `MIAPAPIException` (or none: `code` is then empty)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code or "fault")
+        self.code = code
+
+
+class MalformedAnswer(Exception):
+    """An answer that is not the SOAP we expect."""
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child_text(element: ET.Element, name: str) -> str | None:
+    for child in element:
+        if _local(child.tag) == name:
+            return (child.text or "").strip()
+    return None
+
+
+def _learner(element: ET.Element) -> Learner | None:
+    values: dict[str, object] = {}
+    for child in element:
+        name = _LEARNER_FIELDS.get(_local(child.tag))
+        if name and child.text and child.text.strip():
+            values[name] = child.text.strip()
+    if not values.get("uln"):
+        return None
+    try:
+        return Learner.model_validate(values)
+    except ValidationError:
+        # A date or gender we cannot read: keep the ULN, which is what the caller needs most.
+        return Learner(uln=str(values["uln"]))
+
+
+def parse_answer(body: bytes) -> LrsAnswer:
+    """Read an LRS answer. Raises `LrsFault` for a SOAP fault and `MalformedAnswer` for anything
+    that is not well-formed SOAP with a response code (including any DTD or entity)."""
+    try:
+        root = fromstring(body, forbid_dtd=True)
+    except (ET.ParseError, DefusedXmlException, ValueError) as exc:
+        raise MalformedAnswer("not well-formed XML") from exc
+    if root.tag != f"{{{SOAP_NS}}}Envelope":
+        raise MalformedAnswer("not a SOAP 1.1 envelope")
+    soap_body = root.find(f"{{{SOAP_NS}}}Body")
+    if soap_body is None or len(soap_body) == 0:
+        raise MalformedAnswer("no SOAP body")
+    payload = soap_body[0]
+    if payload.tag == f"{{{SOAP_NS}}}Fault":
+        code = next(((el.text or "").strip() for el in payload.iter() if _local(el.tag) == "ErrorCode"), "")
+        raise LrsFault(code)
+    code = _child_text(payload, "ResponseCode")
+    if not code:
+        raise MalformedAnswer("no response code")
+    learners = [lrn for el in payload if _local(el.tag) == "Learner" and (lrn := _learner(el))]
+    return LrsAnswer(code, _child_text(payload, "ULN") or None, tuple(learners))
+
+
+# ---------------------------------------------------------------- mapping
+
+
+def _details(code: str) -> list[dict[str, str]]:
+    return [{"response_code": code}] if code else []
+
+
+def fault_error(code: str) -> errors.S2SError:
+    """The domain error for an LRS fault code (WSEC...)."""
+    if code == "WSEC0004":
+        closed = errors.UpstreamUnavailable(
+            "The Learning Records Service is closed at the moment. Please try again later.",
+            retry_after=OUT_OF_HOURS_RETRY_AFTER,
+            code="lrs_out_of_hours",
+        )
+        closed.details = _details(code)
+        return closed
+    if code in _CREDENTIAL_FAULTS:
+        return errors.UpstreamError(
+            "The Learning Records Service refused S2S's account. The service desk has been told.",
+            code="lrs_credentials_refused",
+            details=_details(code),
+        )
+    if code in {"WSEC0001", "WSEC0002"}:
+        return errors.UpstreamError(
+            "The Learning Records Service could not read the request.",
+            code="lrs_rejected_request",
+            details=_details(code),
+        )
+    return errors.UpstreamError(
+        "The Learning Records Service reported an error.", code="lrs_fault", details=_details(code)
+    )
+
+
+def _unexpected(code: str) -> errors.UpstreamError:
+    return errors.UpstreamError(
+        "The Learning Records Service gave an answer S2S does not understand.",
+        code="lrs_unexpected_answer",
+        details=_details(code),
+    )
+
+
+def _shared_error(code: str) -> errors.S2SError | None:
+    if code == "WSRC0015":
+        return errors.InvalidRequest(
+            "The LRS needs more details to process this learner.",
+            code="insufficient_data",
+            details=_details(code),
+        )
+    return None
+
+
+def map_find(answer: LrsAnswer) -> LearnerSearchResult:
+    """A find answer as a search result, or the domain error it stands for."""
+    code = answer.response_code
+    learners = list(answer.learners)
+    if code == "WSRC0004" and learners:
+        return LearnerSearchResult(response_code=code, match="exact", learner=learners[0])
+    if code == "WSRC0003" and learners:
+        return LearnerSearchResult(response_code=code, match="possible", candidates=learners)
+    if code == "WSRC0022" and learners:
+        master = learners[0]
+        return LearnerSearchResult(response_code=code, match="linked", learner=master, master_uln=master.uln)
+    if code == "WSRC0002":
+        raise errors.InvalidRequest(
+            "Too many learners match these details. Add details, such as the postcode, and search again.",
+            code="too_many_matches",
+            details=_details(code),
+        )
+    if code == "WSRC0001":
+        raise errors.NotFound(
+            "The LRS has no learner matching these details.", code="learner_not_found", details=_details(code)
+        )
+    raise _shared_error(code) or _unexpected(code)
+
+
+def map_register(answer: LrsAnswer) -> tuple[LearnerRegistered, bool]:
+    """The registered learner's ULN and whether the LRS created a new record."""
+    code = answer.response_code
+    uln = answer.uln or (answer.learners[0].uln if answer.learners else None)
+    if code in {"WSRC0005", "WSRC0021"} and uln:
+        return LearnerRegistered(uln=uln, response_code=code), code == "WSRC0005"
+    raise _shared_error(code) or _unexpected(code)
+
+
+def map_update(uln: str, answer: LrsAnswer) -> LearnerUpdated:
+    code = answer.response_code
+    if code in {"WSRC0006", "WSRC0020"}:
+        return LearnerUpdated(uln=uln, response_code=code, changed=code == "WSRC0006")
+    if code == "WSRC0019":
+        raise errors.NotFound("The LRS has no learner with this ULN.", code="learner_not_found", details=_details(code))
+    if code == "WSRC0013":
+        raise errors.Conflict(
+            "This learner's ULN has changed at the LRS. Find the learner again first.",
+            code="uln_changed",
+            details=_details(code),
+        )
+    if code == "WSRC0014":
+        raise errors.InvalidRequest(
+            "The LRS does not allow this change of ability to share.",
+            code="invalid_ability_to_share_change",
+            details=_details(code),
+        )
+    raise _shared_error(code) or _unexpected(code)
+
+
+def error_response_code(exc: errors.S2SError) -> str | None:
+    """The LRS code an error carries, for the audit trail."""
+    for detail in exc.details:
+        if isinstance(detail, dict) and "response_code" in detail:
+            return str(detail["response_code"])
+    return None
+
+
+# ---------------------------------------------------------------- transport
+
+Transport = Callable[[str, str, bytes, float], tuple[int, bytes]]
+
+
+class _Retryable(Exception):
+    """A transport failure worth another attempt (for reads): timeout, refused, 5xx without a fault."""
+
+    def __init__(self, error: errors.S2SError) -> None:
+        super().__init__(error.code)
+        self.error = error
+
+
+def post_soap(endpoint: str, operation: str, body: bytes, timeout: float) -> tuple[int, bytes]:
+    """POST one envelope; the status and body of the answer (HTTP errors included)."""
+    request = urllib.request.Request(  # noqa: S310 - the endpoint is deployment configuration, https in AWS
+        endpoint,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}/{operation}"'},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return int(exc.code), bytes(exc.read())
+
+
+def _attempt(transport: Transport, endpoint: str, operation: str, body: bytes, timeout: float) -> LrsAnswer:
+    try:
+        status, answer = transport(endpoint, operation, body, timeout)
+    except TimeoutError as exc:
+        raise _Retryable(
+            errors.UpstreamTimeout("The Learning Records Service did not answer in time. Please try again.")
+        ) from exc
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise _Retryable(
+                errors.UpstreamTimeout("The Learning Records Service did not answer in time. Please try again.")
+            ) from exc
+        raise _Retryable(
+            errors.UpstreamError("The Learning Records Service could not be reached.", code="lrs_unreachable")
+        ) from exc
+    except (ConnectionError, OSError) as exc:
+        raise _Retryable(
+            errors.UpstreamError("The Learning Records Service could not be reached.", code="lrs_unreachable")
+        ) from exc
+    try:
+        parsed = parse_answer(answer)
+    except LrsFault as fault:
+        # SOAP 1.1 sends faults with HTTP 500: the fault, not the status, is the answer.
+        raise fault_error(fault.code) from None
+    except MalformedAnswer as exc:
+        if status >= 500:
+            raise _Retryable(
+                errors.UpstreamError(f"The Learning Records Service failed (HTTP {status}).", code="lrs_http_error")
+            ) from exc
+        raise errors.UpstreamError(
+            "The Learning Records Service sent an answer S2S cannot read.", code="lrs_malformed_answer"
+        ) from exc
+    if status != 200:
+        raise errors.UpstreamError(f"The Learning Records Service failed (HTTP {status}).", code="lrs_http_error")
+    return parsed
+
+
+@dataclass
+class CallRecord:
+    """What happened on the wire, for logging and tests (never learner details)."""
+
+    operation: str
+    attempts: int = 0
+    elapsed_ms: int = 0
+
+
+class LrsClient:
+    """The four learner operations. Credentials come from `credentials()` on each call (cached
+    there), so a rotated secret is picked up; `transport` is swappable for tests."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        credentials: Callable[[], LrsCredentials],
+        policy: RetryPolicy | None = None,
+        *,
+        transport: Transport = post_soap,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.endpoint = endpoint
+        self.credentials = credentials
+        self.policy = policy or RetryPolicy()
+        self.transport = transport
+        self.sleep = sleep
+        # Seconds on a monotonic clock: the deadline is kept against it, so a test can hand in a
+        # clock that the transport and `sleep` move, and prove the deadline without timing anything.
+        self.clock = clock
+        self.last_call: CallRecord | None = None
+
+    def call(self, operation: Operation, fields: Fields) -> LrsAnswer:
+        """Send one operation, retrying reads after transport failures within the deadline."""
+        if not self.endpoint:
+            raise errors.UpstreamError("The LRS endpoint is not configured.", code="lrs_not_configured")
+        body = build_envelope(operation, self.credentials(), fields)
+        policy = self.policy
+        attempts = policy.max_attempts if operation in READ_OPERATIONS else 1
+        record = CallRecord(operation)
+        self.last_call = record
+        started = self.clock()
+        deadline = started + policy.deadline_seconds
+        try:
+            for attempt in range(1, attempts + 1):
+                record.attempts = attempt
+                remaining = deadline - self.clock()
+                try:
+                    return _attempt(
+                        self.transport,
+                        self.endpoint,
+                        operation,
+                        body,
+                        max(min(policy.attempt_seconds, remaining), 0.01),
+                    )
+                except _Retryable as failure:
+                    pause = policy.backoff(attempt)
+                    left = deadline - self.clock() - pause
+                    if attempt == attempts or left < MIN_ATTEMPT_SECONDS:
+                        raise failure.error from None
+                    logger.info(
+                        "lrs retry",
+                        extra={"operation": operation, "attempt": attempt, "error": failure.error.code},
+                    )
+                    self.sleep(pause)
+            raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+        except errors.S2SError as exc:
+            if isinstance(exc, errors.UpstreamError) and exc.code == "lrs_credentials_refused":
+                forget_credentials()
+            raise
+        finally:
+            record.elapsed_ms = int((self.clock() - started) * 1000)
+
+    def find_by_uln(self, uln: str, given_name: str, family_name: str) -> LearnerSearchResult:
+        return map_find(self.call("learnerByULN", find_by_uln_fields(uln, given_name, family_name)))
+
+    def find_by_demographics(self, search: DemographicSearch) -> LearnerSearchResult:
+        return map_find(self.call("learnerByDemographics", find_by_demographics_fields(search)))
+
+    def register(self, registration: LearnerRegistration) -> tuple[LearnerRegistered, bool]:
+        return map_register(self.call("registerSingleLearner", register_fields(registration)))
+
+    def update(self, uln: str, update: LearnerUpdate) -> LearnerUpdated:
+        return map_update(uln, self.call("updateSingleLearner", update_fields(uln, update)))
+
+
+def lrs_client(**seams: Any) -> LrsClient:
+    """A client for the configured endpoint and secret (cheap: credentials load on first call).
+    `seams` (transport, sleep, clock) are for tests."""
+    return LrsClient(get_settings().lrs_endpoint, load_credentials, retry_policy(), **seams)

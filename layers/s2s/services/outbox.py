@@ -1,0 +1,93 @@
+"""TransferEvents: what changed, for the notify function and anyone else who subscribes (docs/SERVICE.md §6).
+
+An event is written to the outbox in the same transaction as the change it reports, then
+published; only a successful publish deletes it. If SNS fails, the event stays in the outbox and is
+published again by the next delivery of the same S3 event or by the sweep, so nothing is lost.
+Subscribers must expect an event more than once: `event_id` is stable for that purpose."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from s2s.adapters import store
+from s2s.adapters.aws import sns
+from s2s.contracts.events import EventType, TransferEvent
+from s2s.domain.transfers import Transfer
+from s2s.runtime.log import logger
+from s2s.runtime.settings import get_settings
+
+
+def recipients_for(event_type: EventType, t: Transfer) -> list[str]:
+    """Organisations whose subscribers this event is for."""
+    if event_type in ("transfer.rejected", "transfer.downloaded"):
+        return [t.source]
+    if t.is_lpd:
+        return []  # nobody is addressed until an LA claims it for a school
+    return [t.recipient_org]
+
+
+def build_event(event_type: EventType, t: Transfer, occurred_at: str, **extra: Any) -> dict[str, Any]:
+    """The TransferEvent for a change, as the outbox stores it and SNS carries it."""
+    event: dict[str, Any] = {
+        "event_id": f"{t.transfer_id}:{event_type}",
+        "type": event_type,
+        "transfer_id": t.transfer_id,
+        "family": t.family,
+        "file_type": t.file_type,
+        "filename": t.filename,
+        "source": t.source,
+        "source_name": t.source_name,
+        "destination": t.destination,
+        "recipient_org": t.recipient_org,
+        "recipients": recipients_for(event_type, t),
+        "occurred_at": occurred_at,
+        "expires_at": t.expires_at,
+        "size_bytes": t.size_bytes,
+        "sha256": t.sha256,
+    }
+    if event_type == "transfer.rejected":
+        event.update({"reason": t.reason, "reason_message": t.reason_message, "suggestion": t.suggestion})
+    event.update(extra)
+    return TransferEvent.model_validate(event).to_message()
+
+
+def publish(event: dict[str, Any]) -> bool:
+    """Publish one event, then remove it from the outbox. Raises if SNS fails (it stays queued).
+    Returns False without publishing when a parallel run holds it or already published it."""
+    if not store.lease_outbox(event["transfer_id"], event["type"]):
+        return False
+    try:
+        _send(event)
+    except Exception:
+        store.release_outbox(event["transfer_id"], event["type"])
+        raise
+    store.delete_outbox(event["transfer_id"], event["type"])
+    logger.info("event published", extra={"event_type": event["type"], "transfer_id": event["transfer_id"]})
+    return True
+
+
+def _send(event: dict[str, Any]) -> None:
+    recipients = event.get("recipients") or []
+    sns().publish(
+        TopicArn=get_settings().topic_arn,
+        Message=json.dumps(event, sort_keys=True),
+        MessageAttributes={
+            "type": {"DataType": "String", "StringValue": event["type"]},
+            "recipient": {"DataType": "String", "StringValue": ",".join(recipients) or "none"},
+        },
+    )
+
+
+def flush(transfer_id: str) -> int:
+    """Publish whatever this transfer still has in its outbox. Returns how many were sent."""
+    return sum(publish(event) for event in store.outbox_for(transfer_id))
+
+
+def try_publish(event: dict[str, Any]) -> bool:
+    """Publish now if we can; on failure leave it for the sweep (the change is already committed)."""
+    try:
+        return publish(event)
+    except Exception:
+        logger.warning("event left in outbox", extra={"event_type": event["type"], "transfer_id": event["transfer_id"]})
+        return False
