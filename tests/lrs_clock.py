@@ -58,7 +58,7 @@ class LrsTimeline:
 
 
 def install(monkeypatch: pytest.MonkeyPatch, module: Any) -> LrsTimeline:
-    """Make `module.lrs_client()` (the ULN handler's factory) build clients on one timeline."""
+    """Make `module.lrs_client()` (the ULN service's factory, s2s.services.uln) build clients on one timeline."""
     timeline = LrsTimeline()
     monkeypatch.setattr(
         module,

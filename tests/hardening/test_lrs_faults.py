@@ -33,6 +33,7 @@ from helpers import Reply, call, school_claims
 from lrs_clock import LrsTimeline, install
 from s2s.adapters.lrs import forget_credentials, retry_policy
 from s2s.runtime.settings import get_settings
+from s2s.services import uln as uln_service
 from s2s_cli.fake_lrs import FakeLrs, start_fake_lrs
 
 pytestmark = pytest.mark.functional
@@ -198,7 +199,7 @@ def register() -> Reply:
 @pytest.fixture
 def timeline(monkeypatch: pytest.MonkeyPatch) -> LrsTimeline:
     """The ULN handler's LRS clients keep time on this timeline (real transport, injected clock)."""
-    return install(monkeypatch, uln_api)
+    return install(monkeypatch, uln_service)
 
 
 def assert_within_deadline(timeline: LrsTimeline) -> None:

@@ -14,6 +14,7 @@ from helpers import call, dfe_claims, la_claims
 from lrs_clock import install
 from s2s.domain.identifiers import is_valid_uln
 from s2s.runtime.settings import get_settings
+from s2s.services import uln as uln_service
 from s2s_cli.fake_lrs import LINKED_MASTER, LINKED_ULN, make_uln
 from s2s_cli.openapi import build_document
 
@@ -326,7 +327,7 @@ def test_an_unreachable_lrs_is_502_not_500(lrs, monkeypatch):
 
 
 def test_a_slow_register_is_504_within_its_budget_and_sent_once(lrs, monkeypatch):
-    timeline = install(monkeypatch, uln_api)  # counts attempts and reads timeouts; times nothing
+    timeline = install(monkeypatch, uln_service)  # counts attempts and reads timeouts; times nothing
     lrs.set_scenario("slow")
 
     reply = uln_call("POST", "/uln/learners", body=new_learner())
@@ -338,7 +339,7 @@ def test_a_slow_register_is_504_within_its_budget_and_sent_once(lrs, monkeypatch
 
 
 def test_a_slow_find_retries_then_is_504_within_the_deadline(lrs, monkeypatch):
-    timeline = install(monkeypatch, uln_api)
+    timeline = install(monkeypatch, uln_service)
     lrs.set_scenario("slow")
 
     reply = find_amelia()
