@@ -92,7 +92,7 @@ bench: $(STAMP) ## benchmarks, printed as ratios
 
 fuzz: $(STAMP) ## longer runs: Schemathesis on the local stack (200 examples per operation and role), zip differential harness (2000 archives per extractor)
 	S2S_FUZZ_EXAMPLES=200 $(BIN)/pytest -q -n 2 tests/fuzz
-	S2S_ZIP_FUZZ_EXAMPLES=2000 $(BIN)/pytest -q -n 2 tests/hardening/test_zip_differential.py
+	S2S_ZIP_FUZZ_EXAMPLES=2000 $(BIN)/pytest -q -n 2 tests/functional/test_zip_differential.py
 
 openapi: $(STAMP) ## regenerate the committed OpenAPI document
 	$(PY) -m s2s_cli.openapi --write

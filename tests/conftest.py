@@ -8,9 +8,9 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from helpers import FakeContext
 from s2s_cli.local.template import LocalResources, create_resources
 from support import iam
+from support.helpers import FakeContext
 
 REGION = "eu-west-2"
 

@@ -24,7 +24,7 @@ from playwright.sync_api import Locator, Page
 from portal_harness import LocalStack, WatchedPage, active, focus_is_visible
 from s2s_cli.client import S2SClient
 from s2s_cli.local import auth
-from zipfactory import make_aes_zip, make_plain_zip
+from support.zipfactory import make_aes_zip, make_plain_zip
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

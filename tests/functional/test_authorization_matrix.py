@@ -4,9 +4,9 @@ kind of caller. Nobody ever lists or reads a transfer they may not see."""
 from __future__ import annotations
 
 import pytest
-from flows import send, upload_api
-from helpers import call, dfe_claims, la_claims, school_claims
-from zipfactory import make_aes_zip
+from support.flows import send, upload_api
+from support.helpers import call, dfe_claims, la_claims, school_claims
+from support.zipfactory import make_aes_zip
 
 pytestmark = pytest.mark.functional
 

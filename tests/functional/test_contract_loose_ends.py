@@ -11,13 +11,13 @@ from typing import Any
 
 import boto3
 import pytest
-from flows import drain_landing, post_file, start_upload, upload_api
 from functional.reports.support import claim, send_file, upn
-from helpers import call, la_claims, school_claims
 from s2s.adapters import store
 from s2s.domain import clock
 from s2s.services import uploads
-from zipfactory import make_aes_zip, make_plain_zip
+from support.flows import drain_landing, post_file, start_upload, upload_api
+from support.helpers import call, la_claims, school_claims
+from support.zipfactory import make_aes_zip, make_plain_zip
 
 pytestmark = pytest.mark.functional
 

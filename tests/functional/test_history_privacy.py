@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import subscriptions_api
-from flows import drain, send, upload_api
-from helpers import call, la_claims, school_claims
 from s2s.domain.principal import principal_from_claims
 from s2s.domain.transfers import audit_view, receipt_view
-from zipfactory import make_aes_zip
+from support.flows import drain, send, upload_api
+from support.helpers import call, la_claims, school_claims
+from support.zipfactory import make_aes_zip
 
 pytestmark = pytest.mark.functional
 

@@ -7,12 +7,21 @@ from datetime import timedelta
 
 import boto3
 import pytest
-from flows import drain_landing, landing_handler, post_file, queued_events, send, sqs_event, start_upload, upload_api
-from helpers import FakeContext, call, sample_event, school_claims
 from s2s.adapters import aws as aws_clients
 from s2s.domain import clock
 from s2s.services import uploads
-from zipfactory import make_aes_zip, make_plain_zip
+from support.flows import (
+    drain_landing,
+    landing_handler,
+    post_file,
+    queued_events,
+    send,
+    sqs_event,
+    start_upload,
+    upload_api,
+)
+from support.helpers import FakeContext, call, sample_event, school_claims
+from support.zipfactory import make_aes_zip, make_plain_zip
 
 pytestmark = pytest.mark.functional
 

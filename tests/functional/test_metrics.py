@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 import pytest
-from flows import drain_landing, post_file, send, start_upload, upload_api
-from helpers import call, school_claims
-from zipfactory import make_aes_zip
+from support.flows import drain_landing, post_file, send, start_upload, upload_api
+from support.helpers import call, school_claims
+from support.zipfactory import make_aes_zip
 
 pytestmark = pytest.mark.functional
 

@@ -10,14 +10,13 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import notify_events
 import pytest
 from botocore.exceptions import ClientError
-from helpers import FakeContext, sample_event
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from s2s.adapters import aws as aws_clients
@@ -26,6 +25,9 @@ from s2s.domain import clock
 from s2s.domain.transfers import Transfer
 from s2s.services import outbox as events
 from s2s.services.outbox import build_event
+from support import events as support_events
+from support.factories import transfer
+from support.helpers import FakeContext
 
 pytestmark = pytest.mark.functional
 
@@ -44,29 +46,7 @@ LA_STAFF = ["data@la823.gov.example"]
 
 def make_transfer(**overrides: Any) -> Transfer:
     """A CTF from Oakfield (8231234) to Riverside (8232345), available, expiring in 60 days."""
-    t = Transfer(
-        transfer_id="0f3c9a6e2b7d4c1a8e5f0a9b8c7d6e5f",
-        filename="8231234_CTF_8232345_001.zip",
-        family="ctf",
-        file_type="CTF",
-        source=SCHOOL_A,
-        source_kind="school",
-        source_la="823",
-        source_name="Oakfield Primary",
-        destination=SCHOOL_B,
-        dest_kind="school",
-        dest_la="823",
-        recipient_org=SCHOOL_B,
-        size_bytes=48_213,
-        status="available",
-        created_at="2026-06-01T09:00:00.000000Z",
-        created_by="user-8231234",
-        upload_expires_at="2026-06-01T09:15:00.000000Z",
-        expires_at="2026-07-31T13:05:00.000000Z",
-        sha256="ab" * 32,
-        available_at="2026-06-01T09:01:00.000000Z",
-    )
-    return replace(t, **overrides)
+    return transfer(**overrides)
 
 
 OCCURRED = "2026-06-01T09:01:00.000000Z"
@@ -78,18 +58,20 @@ def event_for(kind: str, t: Transfer | None = None, **extra: Any) -> dict[str, A
 
 def sqs_event(*events: dict[str, Any] | str, ids: list[str] | None = None) -> dict[str, Any]:
     """An SQS batch as Lambda receives it (raw SNS delivery: the body is the event JSON)."""
-    template = sample_event("sqs_transfer_event.json")["Records"][0]
-    records = []
-    for n, ev in enumerate(events):
-        record = json.loads(json.dumps(template))
-        record["messageId"] = ids[n] if ids else f"msg-{n}"
-        record["receiptHandle"] = f"receipt-{n}"
-        record["body"] = ev if isinstance(ev, str) else json.dumps(ev, sort_keys=True)
-        if isinstance(ev, dict):
-            record["messageAttributes"]["type"]["stringValue"] = ev["type"]
-            record["messageAttributes"]["recipient"]["stringValue"] = ",".join(ev["recipients"]) or "none"
-        records.append(record)
-    return {"Records": records}
+    return support_events.sqs_event(
+        *(
+            support_events.sqs_record(
+                ev if isinstance(ev, str) else json.dumps(ev, sort_keys=True),
+                message_id=ids[n] if ids else f"msg-{n}",
+                message_attributes=(
+                    {"type": ev["type"], "recipient": ",".join(ev["recipients"]) or "none"}
+                    if isinstance(ev, dict)
+                    else {"type": "transfer.available", "recipient": "8232345"}
+                ),
+            )
+            for n, ev in enumerate(events)
+        )
+    )
 
 
 def invoke(batch: dict[str, Any]) -> list[str]:

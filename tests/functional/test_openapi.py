@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from flows import upload_api
-from helpers import call
 from s2s_cli import openapi
 from s2s_cli.local.template import http_routes
+from support.flows import upload_api
+from support.helpers import call
 
 pytestmark = pytest.mark.functional
 

@@ -8,11 +8,11 @@ from typing import Any
 import boto3
 import pytest
 import subscriptions_api
-from helpers import call, dfe_claims, la_claims, school_claims
 from s2s.adapters import aws as aws_clients
 from s2s.adapters import store, subscriptions
 from s2s.domain import clock
 from s2s_cli.openapi import build_document
+from support.helpers import call, dfe_claims, la_claims, school_claims
 
 pytestmark = pytest.mark.functional
 

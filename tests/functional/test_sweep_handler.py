@@ -12,12 +12,12 @@ import boto3
 import expiry_sweep
 import pytest
 from botocore.exceptions import ClientError
-from flows import drain_landing, post_file, queued_events, send, start_upload, upload_api
-from helpers import FakeContext, call, school_claims
 from s2s.adapters import aws as aws_clients
 from s2s.adapters import store
 from s2s.domain import clock
-from zipfactory import make_aes_zip
+from support.flows import drain_landing, post_file, queued_events, send, start_upload, upload_api
+from support.helpers import FakeContext, call, school_claims
+from support.zipfactory import make_aes_zip
 
 pytestmark = pytest.mark.functional
 

@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlparse
 
 import boto3
 import pytest
-from flows import post_file, queued_events, send, start_upload, upload_api
-from helpers import call, dfe_claims, la_claims, school_claims
 from s2s.domain import clock
-from zipfactory import make_aes_zip
+from support.flows import post_file, queued_events, send, start_upload, upload_api
+from support.helpers import call, dfe_claims, la_claims, school_claims
+from support.zipfactory import make_aes_zip
 
 pytestmark = pytest.mark.functional
 
@@ -364,7 +364,7 @@ def test_posting_to_a_withdrawn_ticket_is_discarded(aws):
     ticket = start_upload(school_claims(A), CTF, len(data)).body
     delete(school_claims(A), ticket["transfer_id"])
     assert post_file(ticket, data) == 204
-    from flows import drain_landing
+    from support.flows import drain_landing
 
     assert drain_landing(aws) == []
     assert objects(aws) == []

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from s2s.adapters.ranged import S3RangedReader
 from s2s.domain.zipcheck import TAIL_BYTES, inspect_archive
-from zipfactory import make_aes_zip, make_plain_zip, random_chunks, write_aes_zip
+from support.zipfactory import make_aes_zip, make_plain_zip, random_chunks, write_aes_zip
 
 pytestmark = pytest.mark.functional
 

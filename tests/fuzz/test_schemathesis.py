@@ -24,7 +24,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance, unsupported_method
 
-pytestmark = [pytest.mark.local, pytest.mark.slow]
+pytestmark = [pytest.mark.fuzz, pytest.mark.local, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 # The file on disk; test_served_document_is_the_file proves the stack serves this very document.

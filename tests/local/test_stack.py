@@ -20,7 +20,7 @@ import pytest
 import requests
 from localstack import LA, ROOT, SCHOOL_A, SCHOOL_B, Stack, free_port, wait_for
 from s2s_cli.local import auth
-from zipfactory import make_aes_zip, make_plain_zip
+from support.zipfactory import make_aes_zip, make_plain_zip
 
 pytestmark = pytest.mark.local
 

@@ -41,7 +41,7 @@ UNUSED_GRANTS_ALLOWED: dict[tuple[str, str, str], str] = {}
 
 # The tiers whose calls prove the policies: the least-privilege check runs only when all of them
 # were part of the run, unfiltered.
-TIERS = ("tests/functional", "tests/hardening", "tests/local")
+TIERS = ("tests/functional", "tests/local")
 
 _DIRECTORY = pytest.StashKey[Path]()
 _REPORT = pytest.StashKey["Report"]()
@@ -385,7 +385,7 @@ def configure(config: pytest.Config) -> None:
 
 
 def full_run(config: pytest.Config) -> tuple[bool, str]:
-    """Did this run include every test of the functional, hardening and local tiers?"""
+    """Did this run include every test of the functional and local tiers?"""
     option = config.option
     for flag, name in (
         ("keyword", "-k"),

@@ -306,12 +306,12 @@ def fake_config(*args: str, **options: Any) -> Any:
     [
         (("tests",), {}, True),
         ((".",), {}, True),
-        (("tests/functional", "tests/hardening", "tests/local"), {}, True),
+        (("tests/functional", "tests/local"), {}, True),
         (("tests",), {"keyword": "claim"}, False),
         (("tests",), {"markexpr": "unit or functional"}, False),
-        (("tests/functional", "tests/hardening"), {}, False),
+        (("tests/functional",), {}, False),
         (("tests/functional/test_transfers_api.py",), {}, False),
-        (("tests/functional", "tests/hardening", "tests/local/test_stack.py::test_x"), {}, False),
+        (("tests/functional", "tests/local/test_stack.py::test_x"), {}, False),
     ],
 )
 def test_least_privilege_is_checked_only_when_every_tier_ran_unfiltered(args, options, full):

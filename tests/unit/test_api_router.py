@@ -9,11 +9,11 @@ import logging
 from typing import Annotated, Any
 
 import pytest
-from helpers import FakeContext, http_event, school_claims
 from pydantic import Field
 from s2s.contracts.base import IsoDate, Model, RequestModel
 from s2s.domain import errors
 from s2s.runtime.http import MAX_BODY_BYTES, Api, Body, Path, Query, Response
+from support.helpers import FakeContext, http_event, school_claims
 
 pytestmark = pytest.mark.unit
 

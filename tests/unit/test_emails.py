@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 from s2s.domain import emails
 from s2s.domain.transfers import Transfer
 from s2s.services.outbox import build_event
+from support import factories
 
 pytestmark = pytest.mark.unit
 
@@ -21,28 +21,16 @@ SIGNED_URL_MARKERS = ("X-Amz-", "amazonaws", "Signature=", "AWSAccessKeyId", "s3
 
 
 def transfer(**overrides: Any) -> Transfer:
-    t = Transfer(
-        transfer_id="0f3c9a6e2b7d4c1a8e5f0a9b8c7d6e5f",
-        filename="8231234_CTF_8232345_001.zip",
-        family="ctf",
-        file_type="CTF",
-        source="8231234",
-        source_kind="school",
-        source_la="823",
-        source_name="Oakfield Primary",
-        destination="8232345",
-        dest_kind="school",
-        dest_la="823",
-        recipient_org="8232345",
-        size_bytes=48_213,
-        status="available",
-        created_at="2026-01-10T09:00:00.000000Z",
-        created_by="u",
-        upload_expires_at="2026-01-10T09:15:00.000000Z",
-        expires_at="2026-03-11T15:30:00.000000Z",
-        available_at="2026-01-10T09:01:00.000000Z",
-    )
-    return replace(t, **overrides)
+    """The shared factory's CTF, sent in January with no checksum."""
+    january = {
+        "created_at": "2026-01-10T09:00:00.000000Z",
+        "created_by": "u",
+        "upload_expires_at": "2026-01-10T09:15:00.000000Z",
+        "expires_at": "2026-03-11T15:30:00.000000Z",
+        "available_at": "2026-01-10T09:01:00.000000Z",
+        "sha256": None,
+    }
+    return factories.transfer(**{**january, **overrides})
 
 
 def render(kind: str, t: Transfer | None = None, names: dict[str, str] | None = None, **extra: Any) -> emails.Email:

@@ -8,9 +8,9 @@ import json
 from typing import Any
 
 import pytest
-from helpers import dfe_claims, la_claims, school_claims
 from s2s.domain.errors import Forbidden
 from s2s.domain.principal import principal_from_claims
+from support.helpers import dfe_claims, la_claims, school_claims
 
 pytestmark = pytest.mark.unit
 

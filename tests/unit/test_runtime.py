@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.logging import logger as powertools_logger
-from helpers import FakeContext, http_event, school_claims
 from s2s.runtime import log
 from s2s.runtime.batch import SQSRecord, process_batch, receive_count
 from s2s.runtime.settings import SettingsError, read_settings
+from support.events import sqs_event, sqs_record
+from support.helpers import FakeContext, http_event, school_claims
 
 pytestmark = pytest.mark.unit
 
@@ -62,17 +63,7 @@ def test_the_log_level_follows_lambdas_own_setting_first() -> None:
 
 
 def _event(*bodies: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"m{i}",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": str(i + 1)},
-                "eventSource": "aws:sqs",
-            }
-            for i, body in enumerate(bodies)
-        ]
-    }
+    return sqs_event(*(sqs_record(b, message_id=f"m{i}", receive_count=i + 1) for i, b in enumerate(bodies)))
 
 
 def test_only_the_records_that_failed_are_reported_and_each_is_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -132,7 +123,7 @@ _IMPORTS = """
 import json, sys
 sys.path[:0] = {paths!r}
 import upload_api, landing_check, expiry_sweep, notify_events, subscriptions_api, report_api, lost_pupils_api, uln_api
-from helpers import FakeContext, http_event
+from support.helpers import FakeContext, http_event
 assert upload_api.lambda_handler(http_event("GET", "/openapi.json"), FakeContext())["statusCode"] == 200
 print(json.dumps(sorted({{m.split(".")[0] for m in sys.modules if "xray" in m}})))
 """
@@ -182,7 +173,7 @@ _RESOLVER_ONLY = """
 import json, sys
 sys.path[:0] = {paths!r}
 import upload_api, subscriptions_api, report_api, lost_pupils_api, uln_api
-from helpers import FakeContext, http_event
+from support.helpers import FakeContext, http_event
 upload_api.lambda_handler(http_event("POST", "/transfers", body={{"filename": 1}}, claims={{"sub": "x"}}), FakeContext())
 print(json.dumps(sorted(m for m in ("asyncio", "aws_lambda_powertools.event_handler.appsync",
       "aws_lambda_powertools.event_handler.bedrock_agent", "aws_lambda_powertools.event_handler.vpc_lattice")

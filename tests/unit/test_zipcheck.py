@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from s2s.domain.ranged import BytesRangedReader, FileRangedReader, RangeReadError, ReadLimitExceeded
 from s2s.domain.zipcheck import REASONS, TAIL_BYTES, Inspection, inspect_archive
-from zipfactory import (
+from support.zipfactory import (
     AES128,
     AES192,
     DESCRIPTOR_SIG,
@@ -917,7 +917,7 @@ def test_data_descriptor_agreeing_with_both_headers_is_accepted(signature: bool,
 
 def test_data_descriptor_with_zeros_in_the_local_header_is_refused() -> None:
     # What a streaming writer leaves, and what lets a descriptor forged in the ciphertext fool a
-    # streaming reader (tests/hardening/test_zip_families.py)
+    # streaming reader (tests/functional/test_zip_families.py)
     data = make_aes_zip(SMALL)
     member = parse_archive(data).members[0]
 
@@ -1099,7 +1099,7 @@ def test_each_further_entry_costs_one_read_with_the_descriptor_before_it() -> No
 
 def test_a_folder_entry_with_a_data_descriptor_is_refused() -> None:
     # Its zero sizes are true, but tell a streaming reader nothing: bsdtar searches past it for a
-    # descriptor (tests/hardening/test_zip_families.py::folder_with_a_descriptor)
+    # descriptor (tests/functional/test_zip_families.py::folder_with_a_descriptor)
     layout = parse_archive(build_zip([Entry("docs/", b"", NONE, zipfile.ZIP_STORED), Entry("docs/a.txt", b"a" * 50)]))
     folder, member = layout.members
     assert folder.central.compressed == 0

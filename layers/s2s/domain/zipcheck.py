@@ -27,7 +27,7 @@ even over the ranged reader, because it accepts exactly what docs/SERVICE.md §3
 
 So the layout is parsed here with `struct`, and each rule of docs/SERVICE.md §3 is one function named
 after the sentence it enforces (`_rule_...`). `zipfile` is still one of the extractors the test
-suite's differential harness (tests/hardening/test_zip_differential.py) runs on every archive this
+suite's differential harness (tests/functional/test_zip_differential.py) runs on every archive this
 module accepts, beside Info-ZIP unzip, 7-Zip and bsdtar (from a file and from a pipe).
 
 Decisions where docs/SERVICE.md §3 leaves room:

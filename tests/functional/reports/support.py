@@ -6,10 +6,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from flows import drain_landing, post_file, start_upload, upload_api
-from helpers import Reply, call
 from s2s.domain.identifiers import upn_check_letter
-from zipfactory import make_aes_zip, make_plain_zip
+from support.flows import drain_landing, post_file, start_upload, upload_api
+from support.helpers import Reply, call
+from support.zipfactory import make_aes_zip, make_plain_zip
 
 
 def upn(n: int) -> str:

@@ -8,11 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from flows import queued_events
-from helpers import dfe_claims, la_claims, school_claims
 from s2s.adapters import store
 from s2s.domain import clock
 from s2s.services import lost_pupils
+from support.flows import queued_events
+from support.helpers import dfe_claims, la_claims, school_claims
 
 from .support import claim, download, inbox, remove, search, send_file, transfer, transfers_report, undownloaded, upn
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from helpers import dfe_claims, la_claims, school_claims
 from s2s.adapters import subscriptions
 from s2s.domain import clock
+from support.helpers import dfe_claims, la_claims, school_claims
 
 from .support import download, send_file, transfers_report, undownloaded
 

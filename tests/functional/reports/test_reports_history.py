@@ -11,12 +11,12 @@ from typing import Any
 
 import boto3
 import pytest
-from helpers import dfe_claims, la_claims, school_claims
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from s2s.domain import clock
 from s2s.runtime.settings import get_settings
 from s2s.services import uploads
+from support.helpers import dfe_claims, la_claims, school_claims
 
 from .support import claim, download, remove, send_file, transfer, transfers_report, upn
 

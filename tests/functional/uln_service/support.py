@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 import uln_api
-from helpers import Reply, call, school_claims
+from support.helpers import Reply, call, school_claims
 
 SCHOOL = "8231234"
 

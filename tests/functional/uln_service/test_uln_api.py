@@ -10,13 +10,13 @@ from datetime import date, timedelta
 import boto3
 import pytest
 import uln_api
-from helpers import call, dfe_claims, la_claims
-from lrs_clock import install
 from s2s.domain.identifiers import is_valid_uln
 from s2s.runtime.settings import get_settings
 from s2s.services import uln as uln_service
 from s2s_cli.fake_lrs import LINKED_MASTER, LINKED_ULN, make_uln
 from s2s_cli.openapi import build_document
+from support.helpers import call, dfe_claims, la_claims
+from support.lrs_clock import install
 
 from .conftest import ATTEMPT_SECONDS, DEADLINE_SECONDS
 from .support import SCHOOL, audit_items, uln_call

@@ -1,4 +1,4 @@
-"""Fixtures for the hardening tests (helpers they share live in support.py)."""
+"""Fixtures for the functional tests (the records a request left behind: tests/support/records.py)."""
 
 from __future__ import annotations
 

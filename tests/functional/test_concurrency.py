@@ -21,16 +21,16 @@ from typing import Any
 import boto3
 import lost_pupils_api  # noqa: F401 - the claim route exists; its domain function is raced below
 import pytest
-from flows import post_file, queued_events, start_upload
-from hardening.support import GOOD_NAME, RECIPIENT, SENDER, bucket_keys, deliver_landing, table_items
-from helpers import la_claims, school_claims
 from s2s.adapters import store
 from s2s.domain import errors
 from s2s.domain.principal import principal_from_claims
 from s2s.services import lost_pupils, uploads
-from zipfactory import make_aes_zip
+from support.flows import post_file, queued_events, start_upload
+from support.helpers import la_claims, school_claims
+from support.records import GOOD_NAME, RECIPIENT, SENDER, bucket_keys, deliver_landing, table_items
+from support.zipfactory import make_aes_zip
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.hardening]
 
 GOOD_ZIP = make_aes_zip({GOOD_NAME.removesuffix(".zip") + ".XML": b"<CTfile/>"})
 LPD_NAME = f"{SENDER}_CTF_XXXXXXX_001.zip"

@@ -71,6 +71,6 @@ def as_lambda_would(handler: Any) -> Any:
 
 def deliver_landing(aws: Any) -> list[str]:
     """flows.drain_landing, with a wholly failed batch counted as failed messages."""
-    from flows import drain, landing_handler
+    from support.flows import drain, landing_handler
 
     return drain(aws.queue_urls["LandingQueue"], as_lambda_would(landing_handler()))

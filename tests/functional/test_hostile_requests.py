@@ -10,13 +10,13 @@ import json
 from typing import Any
 
 import pytest
-from flows import upload_api
-from hardening.support import SENDER
-from helpers import call, school_claims
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.flows import upload_api
+from support.helpers import call, school_claims
+from support.records import SENDER
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.hardening]
 
 
 def encode(state: Any) -> str:
@@ -171,7 +171,7 @@ def test_the_cursor_key_is_the_templates_secret(aws: Any) -> None:
 
 def test_a_hand_made_report_cursor_is_422_not_500(aws: Any) -> None:
     import report_api
-    from helpers import la_claims
+    from support.helpers import la_claims
 
     # The undownloaded report used the cursor's start key as given: a malformed one reached DynamoDB.
     made = encode({"la": "823", "days": 0, "cutoff": "2099-01-01T00:00:00Z", "at": {"PK": {"N": "1"}}})

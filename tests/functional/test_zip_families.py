@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from extractors import available, extract, missing_message
-from flows import drain_landing, post_file, queued_events, start_upload, upload_api
-from hardening.support import RECIPIENT, SENDER, bucket_keys
-from helpers import call, school_claims
 from s2s.domain.ranged import BytesRangedReader
 from s2s.domain.zipcheck import inspect_archive
-from zipfactory import (
+from support.extractors import available, extract, missing_message
+from support.flows import drain_landing, post_file, queued_events, start_upload, upload_api
+from support.helpers import call, school_claims
+from support.records import RECIPIENT, SENDER, bucket_keys
+from support.zipfactory import (
     DESCRIPTOR_SIG,
     Layout,
     Member,
@@ -38,7 +38,7 @@ from zipfactory import (
     with_descriptor,
 )
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.hardening]
 
 GENERIC = f"{SENDER}_{RECIPIENT}_records.zip"
 SECRET = b"Pupil: Jane Example, UPN A123456789012, SEN support, home address withheld\n" * 3
@@ -121,7 +121,7 @@ def folder_with_a_descriptor() -> bytes:
     descriptor; the AES entry after it holds, inside its "ciphertext", a descriptor signature and
     a plaintext entry. Every size is true (the folder's are zero), yet bsdtar reading a pipe
     searches past the folder for a signed descriptor, finds the forged one and reads on from it.
-    Found by the differential harness (tests/hardening/test_zip_differential.py)."""
+    Found by the differential harness (tests/functional/test_zip_differential.py)."""
     layout = parse_archive(make_aes_zip({"docs/report.pdf": REPORT["report.pdf"]}, compression=zipfile.ZIP_STORED))
     folder = plain_member("docs/", b"")
     folder = replace(folder, central=replace(folder.central, external=(0o040755 << 16) | 0x10))

@@ -2,7 +2,7 @@
 real ZipCrypto zips (which neither library writes), and surgery on the central directory for the
 structures no honest tool writes (ZIP64 end records on small files, lying sizes, overlaps).
 
-    from zipfactory import make_aes_zip, make_plain_zip
+    from support.zipfactory import make_aes_zip, make_plain_zip
     data = make_aes_zip({"8231234_CTF_8232345_001.XML": b"<CTfile/>"})
 
 Every archive these helpers produce, except the deliberately broken ones, opens with `zipfile`

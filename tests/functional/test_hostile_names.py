@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flows import start_upload
-from hardening.support import GOOD_NAME, SENDER, bucket_keys, outbox_of, table_items
-from helpers import school_claims
+from support.flows import start_upload
+from support.helpers import school_claims
+from support.records import GOOD_NAME, SENDER, bucket_keys, outbox_of, table_items
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.hardening]
 
 CORPUS = Path(__file__).parent / "corpus" / "hostile_names.json"
 STEM = GOOD_NAME.removesuffix(".zip")

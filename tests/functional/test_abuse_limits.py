@@ -17,16 +17,16 @@ import report_api
 import subscriptions_api
 import uln_api
 import upload_api
-from flows import start_upload
-from hardening.support import GOOD_NAME, SENDER, bucket_keys, outbox_of, table_items
-from helpers import call, la_claims, school_claims
 from s2s.domain import clock, errors
 from s2s.domain.principal import principal_from_claims
 from s2s.runtime.http import MAX_BODY_BYTES
 from s2s.runtime.settings import get_settings
 from s2s.services import uploads
+from support.flows import start_upload
+from support.helpers import call, la_claims, school_claims
+from support.records import GOOD_NAME, SENDER, bucket_keys, outbox_of, table_items
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.hardening]
 
 OTHER_SCHOOL = "8233456"
 

@@ -2,7 +2,7 @@
 tests of issue 14: Info-ZIP `unzip`, 7-Zip (`7zz`), libarchive's `bsdtar` reading a file and
 reading a pipe, and Python's `zipfile`.
 
-    from extractors import EXTRACTORS, names_seen, extract
+    from support.extractors import EXTRACTORS, names_seen, extract
     extract("bsdtar-pipe", path, password=None, into=tmp_path)   # {"a.txt": b"..."}
 
 "No password" means what a recipient who has none can do: every tool is run without a terminal

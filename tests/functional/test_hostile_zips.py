@@ -14,11 +14,11 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from flows import drain_landing, post_file, queued_events, start_upload, upload_api
-from hardening.support import GOOD_NAME, SENDER, bucket_keys
-from helpers import call, school_claims
 from s2s.domain.zipcheck import REASONS
-from zipfactory import (
+from support.flows import drain_landing, post_file, queued_events, start_upload, upload_api
+from support.helpers import call, school_claims
+from support.records import GOOD_NAME, SENDER, bucket_keys
+from support.zipfactory import (
     AES128,
     AES192,
     NONE,
@@ -35,7 +35,7 @@ from zipfactory import (
     to_zip64,
 )
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.hardening]
 
 GENERIC = f"{SENDER}_8232345_hostile.zip"  # any number of entries may be in a generic file
 CTF_ENTRY = GOOD_NAME.removesuffix(".zip") + ".XML"

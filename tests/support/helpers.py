@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-EVENTS = Path(__file__).parent / "events"
+EVENTS = Path(__file__).parents[1] / "events"
 
 LA_NAMES = {"823": "Central Bedfordshire", "201": "City of London", "330": "Birmingham", "873": "Cambridgeshire"}
 

@@ -22,9 +22,6 @@ import notify_events
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ClientError
-from flows import drain, post_file, queued_events, start_upload, upload_api
-from hardening.support import GOOD_NAME, RECIPIENT, SENDER, bucket_keys, deliver_landing, table_items
-from helpers import call, school_claims
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.botocore_stubber import MockRawResponse
 from moto.ses.models import ses_backends
@@ -32,9 +29,12 @@ from s2s.adapters import aws as aws_clients
 from s2s.adapters import store, subscriptions
 from s2s.domain import clock
 from s2s.services import uploads
-from zipfactory import make_aes_zip
+from support.flows import drain, post_file, queued_events, start_upload, upload_api
+from support.helpers import call, school_claims
+from support.records import GOOD_NAME, RECIPIENT, SENDER, bucket_keys, deliver_landing, table_items
+from support.zipfactory import make_aes_zip
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.hardening]
 
 GOOD_ZIP = make_aes_zip({GOOD_NAME.removesuffix(".zip") + ".XML": b"<CTfile/>"})
 

@@ -34,12 +34,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from extractors import EXTRACTORS, available, extract, leaked, missing_message, names_seen
 from hypothesis import HealthCheck, event, find, given, settings
 from hypothesis import strategies as st
 from s2s.domain.ranged import BytesRangedReader
 from s2s.domain.zipcheck import Inspection, inspect_archive
-from zipfactory import (
+from support.extractors import EXTRACTORS, available, extract, leaked, missing_message, names_seen
+from support.zipfactory import (
     DESCRIPTOR_SIG,
     PASSWORD,
     Layout,
@@ -54,7 +54,7 @@ from zipfactory import (
     with_descriptor,
 )
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.hardening]
 
 EXAMPLES = int(os.environ.get("S2S_ZIP_FUZZ_EXAMPLES", "60"))
 FUZZING = "S2S_ZIP_FUZZ_EXAMPLES" in os.environ

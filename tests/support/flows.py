@@ -10,7 +10,8 @@ from typing import Any
 
 import boto3
 import requests
-from helpers import FakeContext, Reply, call
+from support import events
+from support.helpers import FakeContext, Reply, call
 
 
 def upload_api() -> Any:
@@ -38,30 +39,21 @@ def post_file(ticket: dict[str, Any], data: bytes, filename: str = "file.zip") -
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {
-                    "ApproximateReceiveCount": m.get("Attributes", {}).get("ApproximateReceiveCount", "1"),
-                    "SentTimestamp": "0",
-                    "SenderId": "s3",
-                    "ApproximateFirstReceiveTimestamp": "0",
-                },
-                "messageAttributes": {
-                    k: {"stringValue": v.get("StringValue"), "dataType": v.get("DataType", "String")}
-                    for k, v in m.get("MessageAttributes", {}).items()
-                },
-                "md5OfBody": m.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "eu-west-2",
-            }
+    """The batch Lambda's SQS integration builds from messages received from `queue_arn`."""
+    return events.sqs_event(
+        *(
+            events.sqs_record(
+                m["Body"],
+                message_id=m["MessageId"],
+                receipt_handle=m["ReceiptHandle"],
+                receive_count=m.get("Attributes", {}).get("ApproximateReceiveCount", "1"),
+                queue_arn=queue_arn,
+                message_attributes={k: v.get("StringValue") for k, v in m.get("MessageAttributes", {}).items()},
+                md5=m.get("MD5OfBody", ""),
+            )
             for m in messages
-        ]
-    }
+        )
+    )
 
 
 def drain(queue_url: str, handler: Callable[[dict[str, Any], Any], Any], *, rounds: int = 10) -> list[str]:

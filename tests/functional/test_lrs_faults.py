@@ -29,14 +29,14 @@ from typing import Any
 import boto3
 import pytest
 import uln_api
-from helpers import Reply, call, school_claims
-from lrs_clock import LrsTimeline, install
 from s2s.adapters.lrs import forget_credentials, retry_policy
 from s2s.runtime.settings import get_settings
 from s2s.services import uln as uln_service
 from s2s_cli.fake_lrs import FakeLrs, start_fake_lrs
+from support.helpers import Reply, call, school_claims
+from support.lrs_clock import LrsTimeline, install
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.hardening]
 
 SCHOOL = "8231234"
 # Each attempt may take ATTEMPT s, the whole call DEADLINE s. A hanging find: attempt 1 (0.3 s),

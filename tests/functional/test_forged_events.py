@@ -12,13 +12,13 @@ from urllib.parse import quote_plus
 import boto3
 import landing_check
 import pytest
-from flows import post_file, start_upload
-from hardening.support import GOOD_NAME, SENDER, bucket_keys
-from helpers import FakeContext, sample_event, school_claims
 from s2s.adapters import store
-from zipfactory import make_aes_zip
+from support.flows import post_file, start_upload
+from support.helpers import FakeContext, sample_event, school_claims
+from support.records import GOOD_NAME, SENDER, bucket_keys
+from support.zipfactory import make_aes_zip
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.hardening]
 
 GOOD_ZIP = make_aes_zip({GOOD_NAME.removesuffix(".zip") + ".XML": b"<CTfile/>"})
 
