@@ -139,6 +139,16 @@ class DownloadReceipt(Model, kw_only=True):
 
 
 class TransferDetail(TransferSummary, kw_only=True):
+    recipient_name: Annotated[
+        str | None, Meta(description="The recipient's name, when someone from it has used S2S")
+    ] = None
+    names: Annotated[
+        dict[str, str],
+        Meta(
+            description="Display names of the organisations this transfer mentions (its two ends, who acted, "
+            "who was emailed), as their users' sign-in last gave them; an organisation not yet seen is absent"
+        ),
+    ] = msgspec.field(default_factory=dict)
     audit: list[AuditEvent]
     downloads: list[DownloadReceipt]
 

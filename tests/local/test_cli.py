@@ -754,3 +754,32 @@ def test_show_hides_other_organisations_people_whatever_the_api_sends() -> None:
     la = display.Viewer("la", "823LLLL", "823", "officer", None)
     la_text = "\n".join(" | ".join(row) for row in display.history(detail, la))
     assert "user-b" in la_text and "B-Browser/2" in la_text and "head@school-b.example" not in la_text
+
+
+def test_show_names_the_organisations_the_api_names() -> None:
+    """The API's `names` book turns codes into the names people know, in history and receipts."""
+    from s2s_cli import display
+
+    detail = {
+        "source": "8231234",
+        "source_name": "Alpha Primary",
+        "recipient": "8232345",
+        "names": {"8231234": "Alpha Primary", "8232345": "Beta Academy"},
+        "audit": [
+            {
+                "action": "email_sent",
+                "at": "2026-12-03T09:00:06Z",
+                "actor_org": "S2S",
+                "actor_user": "notify",
+                "details": {"type": "transfer.available", "org": "8232345"},
+            },
+            {"action": "downloaded", "at": "2026-12-03T09:58:00Z", "actor_org": "8232345", "details": {}},
+        ],
+        "downloads": [{"at": "2026-12-03T09:58:00Z", "organisation": "8232345"}],
+    }
+    sender = display.Viewer("school", "8231234", "823", "user-a", None)
+    rows = display.history(detail, sender) + [(at, by, "") for at, by in display.receipts(detail, sender)]
+    text = "\n".join(" | ".join(row) for row in rows)
+    assert "Email sent to Beta Academy (8232345)" in text
+    assert "Beta Academy (8232345)" in display.receipts(detail, sender)[0][1]
+    assert "school 8232345" not in text
