@@ -520,13 +520,14 @@ def test_show_prints_the_history_in_words_with_other_organisations_people_hidden
     assert code == 0, err
     history = out.split("History:", 1)[1]
     assert "Checked and accepted" in history
-    assert f"Email sent to school {SCHOOL_B}: a file is ready" in history
-    assert f"Downloaded by school {SCHOOL_B}" in history
+    # B signed in (and subscribed) as "School 8232345": the page names it as its token did
+    assert f"Email sent to School {SCHOOL_B} ({SCHOOL_B}): a file is ready" in history
+    assert f"Downloaded by School {SCHOOL_B} ({SCHOOL_B})" in history
     assert "landing-check" not in history and "email_sent" not in history
     # Another organisation's people stay that organisation: no user, address or browser
     assert b_email not in out and b_browser not in out
     download_line = next(line for line in history.splitlines() if "Downloaded by" in line)
-    assert download_line.rstrip().endswith(f"school {SCHOOL_B}")
+    assert download_line.rstrip().endswith(f"School {SCHOOL_B} ({SCHOOL_B})")
     # The recipient sees its own people's details, and still no email address
     code, out, _ = cli("show", transfer_id, who=SCHOOL_B)
     assert b_browser in out and b_email not in out
@@ -694,7 +695,7 @@ def test_the_readme_walkthrough_runs_in_a_scratch_folder_and_leaves_nothing_in_t
     name = "8231234_CTF_8232345_001.zip"
     assert (scratch / "downloads" / name).read_bytes() == (scratch / name).read_bytes()
     assert json.loads((scratch / "sent.json").read_text())["status"] == "available"
-    assert "Downloaded by school 8232345" in result.stdout and "Total" in result.stdout
+    assert "Downloaded by School 8232345 (8232345)" in result.stdout and "Total" in result.stdout
     # And it wrote only in its scratch folder: the checkout is as it was, password file and all
     assert git_status() == before
     assert (scratch / "zip-password.txt").is_file() and not (ROOT / "zip-password.txt").exists()
