@@ -172,7 +172,7 @@ def year_report(la: str, group_by: str, year: int = REPORT_YEAR) -> dict[str, An
     import json
 
     import report_api
-    from helpers import FakeContext, dfe_claims, http_event
+    from support.helpers import FakeContext, dfe_claims, http_event
 
     query = {"la": la, "from": f"{year}-01-01", "to": f"{year}-12-31", "group_by": group_by}
     response = report_api.lambda_handler(

@@ -360,7 +360,7 @@ async function transferPage(id, banner = null) {
 /** Display names for the organisations a transfer mentions: the API names the sender, and may
  * name the recipient; the signed-in user's own organisation is named by their token. */
 function nameBook(transfer) {
-  const names = {};
+  const names = { ...(transfer.names || {}) };
   if (transfer.source_name) names[transfer.source] = transfer.source_name;
   if (transfer.recipient_name) names[transfer.recipient] = transfer.recipient_name;
   if (user && user.org && user.name) names[user.org] = user.name;

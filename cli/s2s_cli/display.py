@@ -148,11 +148,19 @@ def org_label(code: str | None, names: dict[str, str]) -> str:
     return code
 
 
-def history(detail: dict[str, Any], who: Viewer) -> list[tuple[str, str, str]]:
-    """(when, what happened, who) for each audit event, oldest first, in words."""
-    names = {detail["source"]: detail["source_name"]} if detail.get("source_name") else {}
+def name_book(detail: dict[str, Any]) -> dict[str, str]:
+    """Display names of the organisations a transfer mentions, as the API gives them."""
+    names = {str(k): str(v) for k, v in (detail.get("names") or {}).items() if v}
+    if detail.get("source_name"):
+        names[detail["source"]] = detail["source_name"]
     if detail.get("recipient_name"):
         names[detail["recipient"]] = detail["recipient_name"]
+    return names
+
+
+def history(detail: dict[str, Any], who: Viewer) -> list[tuple[str, str, str]]:
+    """(when, what happened, who) for each audit event, oldest first, in words."""
+    names = name_book(detail)
     rows = []
     for event in sorted(detail.get("audit") or [], key=lambda e: str(e.get("at") or "")):
         org = org_label(event.get("actor_org"), names)
@@ -195,7 +203,7 @@ def _who(event: dict[str, Any], who: Viewer, names: dict[str, str]) -> str:
 
 
 def receipts(detail: dict[str, Any], who: Viewer) -> list[tuple[str, str]]:
-    names = {detail["source"]: detail["source_name"]} if detail.get("source_name") else {}
+    names = name_book(detail)
     rows = []
     for receipt in detail.get("downloads") or []:
         org = org_label(receipt.get("organisation"), names)

@@ -157,3 +157,23 @@ def test_the_rule_is_one_function_of_viewer_and_event() -> None:
     la_event = {**event, "actor_org": "823LLLL"}
     assert audit_view(same_school, la_event)["details"] == {}
     assert "actor_user" not in audit_view(same_school, la_event)
+
+
+def test_the_page_names_every_organisation_it_mentions_as_their_sign_in_named_them(downloaded: str) -> None:
+    """Given C subscribed under its own name and downloaded A's file, when A and C read the page,
+    then the recipient and every organisation in the history come with their names (so the history
+    can say "Downloaded by Riverside School"), and nothing but names is added."""
+    c_named = school_claims(C, email="office@riverside.example", sub="office-riverside", name="Riverside School")
+    assert call(subscriptions_api.lambda_handler, "PUT", "/subscriptions/me", claims=c_named).status == 200
+    for viewer in (A_USER, C_USER):
+        body = detail(viewer, downloaded)
+        assert body["recipient_name"] == "Riverside School"
+        assert body["names"] == {A: f"School {A}", C: "Riverside School"}
+        assert by_action(body, "downloaded")["actor_org"] == C
+
+
+def test_an_organisation_nobody_has_signed_in_from_has_no_name(aws: Any) -> None:
+    t = send(aws, A_USER, CTF, make_aes_zip({f"{A}_CTF_{C}_001.XML": b"<CTfile/>"}))
+    body = detail(A_USER, str(t["transfer_id"]))
+    assert body["recipient_name"] is None
+    assert body["names"] == {A: f"School {A}"}

@@ -520,13 +520,14 @@ def test_show_prints_the_history_in_words_with_other_organisations_people_hidden
     assert code == 0, err
     history = out.split("History:", 1)[1]
     assert "Checked and accepted" in history
-    assert f"Email sent to school {SCHOOL_B}: a file is ready" in history
-    assert f"Downloaded by school {SCHOOL_B}" in history
+    # B signed in (and subscribed) as "School 8232345": the page names it as its token did
+    assert f"Email sent to School {SCHOOL_B} ({SCHOOL_B}): a file is ready" in history
+    assert f"Downloaded by School {SCHOOL_B} ({SCHOOL_B})" in history
     assert "landing-check" not in history and "email_sent" not in history
     # Another organisation's people stay that organisation: no user, address or browser
     assert b_email not in out and b_browser not in out
     download_line = next(line for line in history.splitlines() if "Downloaded by" in line)
-    assert download_line.rstrip().endswith(f"school {SCHOOL_B}")
+    assert download_line.rstrip().endswith(f"School {SCHOOL_B} ({SCHOOL_B})")
     # The recipient sees its own people's details, and still no email address
     code, out, _ = cli("show", transfer_id, who=SCHOOL_B)
     assert b_browser in out and b_email not in out
@@ -694,7 +695,7 @@ def test_the_readme_walkthrough_runs_in_a_scratch_folder_and_leaves_nothing_in_t
     name = "8231234_CTF_8232345_001.zip"
     assert (scratch / "downloads" / name).read_bytes() == (scratch / name).read_bytes()
     assert json.loads((scratch / "sent.json").read_text())["status"] == "available"
-    assert "Downloaded by school 8232345" in result.stdout and "Total" in result.stdout
+    assert "Downloaded by School 8232345 (8232345)" in result.stdout and "Total" in result.stdout
     # And it wrote only in its scratch folder: the checkout is as it was, password file and all
     assert git_status() == before
     assert (scratch / "zip-password.txt").is_file() and not (ROOT / "zip-password.txt").exists()
@@ -754,3 +755,32 @@ def test_show_hides_other_organisations_people_whatever_the_api_sends() -> None:
     la = display.Viewer("la", "823LLLL", "823", "officer", None)
     la_text = "\n".join(" | ".join(row) for row in display.history(detail, la))
     assert "user-b" in la_text and "B-Browser/2" in la_text and "head@school-b.example" not in la_text
+
+
+def test_show_names_the_organisations_the_api_names() -> None:
+    """The API's `names` book turns codes into the names people know, in history and receipts."""
+    from s2s_cli import display
+
+    detail = {
+        "source": "8231234",
+        "source_name": "Alpha Primary",
+        "recipient": "8232345",
+        "names": {"8231234": "Alpha Primary", "8232345": "Beta Academy"},
+        "audit": [
+            {
+                "action": "email_sent",
+                "at": "2026-12-03T09:00:06Z",
+                "actor_org": "S2S",
+                "actor_user": "notify",
+                "details": {"type": "transfer.available", "org": "8232345"},
+            },
+            {"action": "downloaded", "at": "2026-12-03T09:58:00Z", "actor_org": "8232345", "details": {}},
+        ],
+        "downloads": [{"at": "2026-12-03T09:58:00Z", "organisation": "8232345"}],
+    }
+    sender = display.Viewer("school", "8231234", "823", "user-a", None)
+    rows = display.history(detail, sender) + [(at, by, "") for at, by in display.receipts(detail, sender)]
+    text = "\n".join(" | ".join(row) for row in rows)
+    assert "Email sent to Beta Academy (8232345)" in text
+    assert "Beta Academy (8232345)" in display.receipts(detail, sender)[0][1]
+    assert "school 8232345" not in text

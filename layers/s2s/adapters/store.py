@@ -619,6 +619,41 @@ def org_name(org: str) -> str | None:
     return org_profile(org)[0]
 
 
+# BatchGetItem may leave keys unprocessed under load; a few quick rounds, then a clear failure.
+_BATCH_ROUNDS = 5
+
+
+def batch_get(keys: list[dict[str, Any]], *, projection: str, consistent: bool = False) -> list[dict[str, Any]]:
+    """The items at these keys (at most 100) in one BatchGetItem, retrying what DynamoDB leaves
+    unprocessed. `projection` may name `name` as `#n` (a reserved word)."""
+    if not keys:
+        return []
+    request: dict[str, Any] = {
+        table(): {
+            "Keys": keys,
+            "ConsistentRead": consistent,
+            "ProjectionExpression": projection,
+            **({"ExpressionAttributeNames": {"#n": "name"}} if "#n" in projection else {}),
+        }
+    }
+    items: list[dict[str, Any]] = []
+    for _ in range(_BATCH_ROUNDS):
+        resp = dynamodb().batch_get_item(RequestItems=request)
+        items.extend(resp.get("Responses", {}).get(table(), []))
+        request = dict(resp.get("UnprocessedKeys") or {})
+        if not request:
+            return items
+    raise RuntimeError("DynamoDB left keys unprocessed after several rounds")
+
+
+def org_names(orgs: Iterable[str]) -> dict[str, str]:
+    """Display names of these organisations, as their users' tokens last gave them (one
+    BatchGetItem); an organisation nobody from it has used S2S as is simply absent."""
+    wanted = sorted({org for org in orgs if org})[:100]
+    items = batch_get([key(f"ORG#{org}", "PROFILE") for org in wanted], projection="PK, #n")
+    return {str(item["PK"]["S"]).removeprefix("ORG#"): str(item["name"]["S"]) for item in items if "name" in item}
+
+
 def org_profile(org: str) -> tuple[str | None, int]:
     """An organisation's display name and how many addresses get its emails, from its one
     `PROFILE` item (one GetItem for both)."""

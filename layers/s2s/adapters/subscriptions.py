@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from s2s.adapters.aws import dynamodb
-from s2s.adapters.store import from_av, key, org_profile, profile_fields, table, to_av
+from s2s.adapters.store import batch_get, from_av, key, org_profile, profile_fields, table, to_av
 from s2s.domain import clock
 
 if TYPE_CHECKING:
@@ -197,31 +197,11 @@ class Setting:
     subscribed: bool
 
 
-# BatchGetItem may leave keys unprocessed under load; a few quick rounds, then a clear failure.
-_BATCH_ROUNDS = 5
-
-
 def setting(org: str, email: str) -> Setting:
     """The organisation's profile and this address's subscription in one strongly consistent
     BatchGetItem (one round trip instead of three reads)."""
-    profile = key(_org_pk(org), "PROFILE")
-    request: dict[str, Any] = {
-        table(): {
-            "Keys": [profile, key(_org_pk(org), f"SUB#{normalise_email(email)}")],
-            "ConsistentRead": True,
-            "ProjectionExpression": "SK, #n, subscriber_count",
-            "ExpressionAttributeNames": {"#n": "name"},
-        }
-    }
-    items: list[dict[str, Any]] = []
-    for _ in range(_BATCH_ROUNDS):
-        resp = dynamodb().batch_get_item(RequestItems=request)
-        items.extend(resp.get("Responses", {}).get(table(), []))
-        request = dict(resp.get("UnprocessedKeys") or {})
-        if not request:
-            break
-    else:
-        raise RuntimeError("DynamoDB left subscription keys unprocessed after several rounds")
+    keys = [key(_org_pk(org), "PROFILE"), key(_org_pk(org), f"SUB#{normalise_email(email)}")]
+    items = batch_get(keys, projection="SK, #n, subscriber_count", consistent=True)
     by_sk = {str(item["SK"]["S"]): item for item in items}
     name, count = profile_fields(by_sk.get("PROFILE"))
     return Setting(name, count, any(sk.startswith("SUB#") for sk in by_sk))

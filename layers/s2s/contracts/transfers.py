@@ -135,6 +135,16 @@ class DownloadReceipt(Model):
 
 
 class TransferDetail(TransferSummary):
+    recipient_name: Annotated[
+        str | None, Field(description="The recipient's name, when someone from it has used S2S")
+    ] = None
+    names: Annotated[
+        dict[str, str],
+        Field(
+            description="Display names of the organisations this transfer mentions (its two ends, who acted, "
+            "who was emailed), as their users' sign-in last gave them; an organisation not yet seen is absent"
+        ),
+    ] = Field(default_factory=dict)
     audit: list[AuditEvent]
     downloads: list[DownloadReceipt]
 

@@ -18,6 +18,7 @@ from s2s.domain.errors import Conflict, Forbidden, Gone, InvalidRequest, NotFoun
 from s2s.domain.principal import Principal
 from s2s.domain.transfers import (
     LIVE,
+    SYSTEM_ORG,
     TERMINAL,
     UPLOAD_GRACE,
     Box,
@@ -330,7 +331,27 @@ def describe(principal: Principal, t: Transfer) -> dict[str, Any]:
     if not is_sender_side(principal, t):
         # The recipient side sees the file's life from the moment it reached them.
         audit = [a for a in audit if a["action"] not in ("created",)]
-    return {**summary(principal, t), "audit": [audit_view(principal, a) for a in audit], "downloads": receipts}
+    events = [audit_view(principal, a) for a in audit]
+    names = store.org_names(_organisations_mentioned(t, events))
+    return {
+        **summary(principal, t),
+        "recipient_name": names.get(t.recipient_org),
+        "names": names,
+        "audit": events,
+        "downloads": receipts,
+    }
+
+
+def _organisations_mentioned(t: Transfer, events: list[dict[str, Any]]) -> set[str]:
+    """Every organisation a transfer's page names: its two ends, whoever acted, whoever an email
+    went to and the school an LPD file was claimed for."""
+    orgs = {t.source, t.recipient_org}
+    for event in events:
+        orgs.add(event["actor_org"])
+        details = event.get("details") or {}
+        orgs.update(str(details[k]) for k in ("org", "destination", "previous_destination") if details.get(k))
+    orgs.discard(SYSTEM_ORG)
+    return orgs
 
 
 def summary(principal: Principal, t: Transfer) -> dict[str, Any]:
