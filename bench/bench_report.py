@@ -26,6 +26,9 @@ DEFAULT_ENV = {
     "AWS_DEFAULT_REGION": "eu-west-2",
     "AWS_REGION": "eu-west-2",
     "LOG_LEVEL": "WARNING",
+    # Settings have no defaults for these (s2s.runtime.settings): set as the local stack sets them.
+    "PORTAL_URL": "http://portal.test",
+    "SENDER_EMAIL": "no-reply@s2s.test",
 }
 
 

@@ -408,7 +408,7 @@ def _test_module(name: str) -> Any:
     tests = str(ROOT / "tests")
     if tests not in sys.path:
         sys.path.append(tests)
-    return importlib.import_module(name)
+    return importlib.import_module(f"support.{name}")
 
 
 def run() -> list[Row]:

@@ -39,11 +39,11 @@ def timeit(fn: Callable[[], object], repeat: int = 5, number: int = 1) -> float:
 
 
 def _test_helpers() -> Any:
-    """tests/helpers.py (stdlib only), so events here are built exactly as the tests build them."""
+    """tests/support/helpers.py (stdlib only), so events here are built exactly as the tests build them."""
     tests = str(ROOT / "tests")
     if tests not in sys.path:
         sys.path.append(tests)
-    return importlib.import_module("helpers")
+    return importlib.import_module("support.helpers")
 
 
 def http_event(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
