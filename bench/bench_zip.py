@@ -3,7 +3,7 @@ the same entries are inspected with the same bytes read and about the same time,
 and from (moto) S3. The check reads the end records, the directory and each entry's local header
 (issue 14): one ranged read of the tail and one per entry. For context, the same inspection
 against reading the whole 200 MiB, and against stdlib `zipfile` over a ranged file object (what
-STYLE.md measured, which reads no local header at all)."""
+the usual library approach, which reads no local header at all)."""
 
 from __future__ import annotations
 
