@@ -79,3 +79,45 @@ def test_each_environment_has_its_own_copy_of_the_handler_module() -> None:
     assert second.__module__ == "upload_api__worker1"
     # The resolver keeps the current request: each environment needs its own.
     assert inspect.unwrap(second).__globals__["app"] is not inspect.unwrap(first).__globals__["app"]
+
+
+def test_environments_initialise_one_at_a_time(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Threads share one import system, and two first imports at once can deadlock on a package and
+    its submodule, which Python breaks by handing one of them a partly initialised module (seen as a
+    500 on a fresh stack's first request). Every handler module, and every worker's copy, therefore
+    runs its top-level code holding the one initialisation lock."""
+    from s2s_cli.local import calls, functions
+
+    # The probe is no function of template.yaml, so its AWS calls (it makes none) are not recorded.
+    monkeypatch.setattr(calls, "maybe_instrument", lambda code_uri, handler, loaded: loaded)
+    (tmp_path / "probe_handler.py").write_text(
+        "from s2s_cli.local import functions\n"
+        "HELD = functions._INIT._is_owned()\n"
+        "def handler(event, context):\n"
+        "    return HELD\n"
+    )
+    try:
+        assert functions.load_module(str(tmp_path), "probe_handler").HELD is True
+        copy = load_worker_handler(str(tmp_path), "probe_handler.handler", 1)
+        assert copy({}, None) is True
+        assert not functions._INIT._is_owned()
+    finally:
+        sys.modules.pop("probe_handler", None)
+
+
+def test_a_failure_inside_the_stack_reaches_its_console() -> None:
+    """The handlers' Powertools logger (service `s2s`) filters every root handler for loggers whose
+    name contains `s2s`; the stack's own logger must not be one of them, or a 500's traceback is
+    silently dropped from the console."""
+    import subprocess
+
+    script = (
+        "from s2s_cli.local import server\n"
+        "server.configure_logging()\n"
+        "try:\n"
+        "    raise RuntimeError('probe failure')\n"
+        "except RuntimeError:\n"
+        "    server.log.exception('UploadApiFunction failed')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert "UploadApiFunction failed" in result.stderr and "RuntimeError: probe failure" in result.stderr

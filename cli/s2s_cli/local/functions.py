@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -13,8 +14,21 @@ from s2s_cli.local.template import ROOT
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
+# Lambda initialises each execution environment in a process of its own; the local stack's
+# environments are threads of one process and share its import system. Two first events of two
+# functions importing at once can deadlock on a package and its submodule (a handler importing
+# Powertools' resolver while a queue consumer imports its batch module), and Python breaks the
+# deadlock by handing one thread a partly initialised module: an ImportError, answered as a 500.
+# So environments initialise one at a time, as if each had the process to itself.
+_INIT = threading.RLock()
+
 
 def load_module(code_uri: str, module_name: str) -> ModuleType:
+    with _INIT:
+        return _load_module(code_uri, module_name)
+
+
+def _load_module(code_uri: str, module_name: str) -> ModuleType:
     if module_name in sys.modules:
         return sys.modules[module_name]
     path = ROOT / code_uri / f"{module_name}.py"
@@ -54,7 +68,8 @@ def load_worker_handler(code_uri: str, handler: str, worker: int) -> Handler:
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with _INIT:
+        spec.loader.exec_module(module)
     from s2s_cli.local.calls import maybe_instrument
 
     return maybe_instrument(code_uri, handler, getattr(module, function))

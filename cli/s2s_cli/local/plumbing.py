@@ -21,7 +21,7 @@ from typing import Any
 
 from s2s_cli.local.functions import Handler
 
-log = logging.getLogger("s2s_cli.local")
+log = logging.getLogger("local_stack")
 
 
 @dataclass

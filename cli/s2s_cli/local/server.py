@@ -29,7 +29,7 @@ from s2s_cli.local import auth
 from s2s_cli.local.functions import Handler
 from s2s_cli.local.template import Route, http_routes, queue_consumers, schedules
 
-log = logging.getLogger("s2s_cli.local")
+log = logging.getLogger("local_stack")
 
 REGION = "eu-west-2"
 MAX_BODY_BYTES = 1024 * 1024
