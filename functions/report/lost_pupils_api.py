@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from s2s.contracts.reports import ClaimRequest, LostPupilList
-from s2s.contracts.transfers import TransferId, TransferSummary
+from s2s.contracts.reports import ClaimedFile, ClaimRequest, LostPupilList
+from s2s.contracts.transfers import TransferId
 from s2s.runtime.http import Api, Body, Path, Query
 from s2s.runtime.log import correlation_paths, logger, metrics, trace_handler
 from s2s.runtime.snapstart import prepare as prepare_snapstart
@@ -29,11 +29,11 @@ def search_lost_pupils(
     summary="Claim a Lost Pupils Database file for one of your schools",
     tags=["lost pupils"],
 )
-def claim_lost_pupil(id: Annotated[TransferId, Path()], body: Annotated[ClaimRequest, Body()]) -> TransferSummary:
-    return TransferSummary.model_validate(lost_pupils.claim(app.principal, app.origin, id, body.destination))
+def claim_lost_pupil(id: Annotated[TransferId, Path()], body: Annotated[ClaimRequest, Body()]) -> ClaimedFile:
+    return ClaimedFile.model_validate(lost_pupils.claim(app.principal, app.origin, id, body.destination))
 
 
-prepare_snapstart(("dynamodb", "sns"))
+prepare_snapstart(("dynamodb", "sns", "s3"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -58,6 +58,7 @@ def create_transfer(body: Annotated[CreateTransferRequest, Body()]) -> Response[
         upload=UploadForm(url=ticket.url, fields=ticket.fields),
         upload_expires_at=t.upload_expires_at,
         expires_at=t.expires_at,
+        warnings=list(ticket.warnings),
     )
     return Response(status_code=201, content_type=JSON, body=answer)
 

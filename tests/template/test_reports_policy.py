@@ -38,7 +38,12 @@ def test_report_function_reads_the_table_with_query_and_getitem_only() -> None:
     assert any("/index/" in r for r in resources) and any("/index/" not in r for r in resources)
     every_action = [a for s in statements for a in _actions(s)]
     assert not any("*" in a for a in every_action)
-    assert not any(a.startswith(("sns:", "s3:", "ses:")) for a in every_action)
+    assert not any(a.startswith(("sns:", "ses:")) for a in every_action)
+    # S3: only reading the establishment directory's load objects (school names in the report).
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
+    assert [(_actions(s), s["Resource"]) for s in s3] == [
+        (["s3:GetObject"], {"Fn::Sub": "${FilesBucket.Arn}/directory-index/*"})
+    ]
 
 
 def test_lost_pupils_function_never_scans() -> None:

@@ -298,7 +298,8 @@ def _s3(operation: str, params: dict[str, Any]) -> list[Grant]:
     if operation == "DeleteObjects":
         return [("s3:DeleteObject", object_arn(bucket, o["Key"]), {}) for o in params["Delete"]["Objects"]]
     if operation in ("ListObjects", "ListObjectsV2", "ListObjectVersions"):
-        return [("s3:ListBucket", f"arn:{PARTITION}:s3:::{bucket}", {})]
+        # The prefix is a condition key of ListBucket: a policy may allow listing one folder only.
+        return [("s3:ListBucket", f"arn:{PARTITION}:s3:::{bucket}", {"s3:prefix": str(params.get("Prefix", ""))})]
     return [(f"s3:{operation}", target, {})]
 
 

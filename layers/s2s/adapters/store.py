@@ -616,7 +616,10 @@ def remember_org_name(org: str, name: str, at: datetime) -> None:
 
 
 def org_name(org: str) -> str | None:
-    return org_profile(org)[0]
+    """The establishment directory's name for it, else its display name from its users' tokens."""
+    from s2s.adapters.directory import org_names as directory_names
+
+    return directory_names({org}).get(org) or org_profile(org)[0]
 
 
 # BatchGetItem may leave keys unprocessed under load; a few quick rounds, then a clear failure.
@@ -647,11 +650,16 @@ def batch_get(keys: list[dict[str, Any]], *, projection: str, consistent: bool =
 
 
 def org_names(orgs: Iterable[str]) -> dict[str, str]:
-    """Display names of these organisations, as their users' tokens last gave them (one
-    BatchGetItem); an organisation nobody from it has used S2S as is simply absent."""
+    """Display names of these organisations: the establishment directory's, else as their users'
+    tokens last gave them (one BatchGetItem for those); an organisation neither knows is absent."""
+    from s2s.adapters.directory import org_names as directory_names
+
     wanted = sorted({org for org in orgs if org})[:100]
-    items = batch_get([key(f"ORG#{org}", "PROFILE") for org in wanted], projection="PK, #n")
-    return {str(item["PK"]["S"]).removeprefix("ORG#"): str(item["name"]["S"]) for item in items if "name" in item}
+    found = directory_names(set(wanted))
+    rest = [org for org in wanted if org not in found]
+    items = batch_get([key(f"ORG#{org}", "PROFILE") for org in rest], projection="PK, #n")
+    names = {str(item["PK"]["S"]).removeprefix("ORG#"): str(item["name"]["S"]) for item in items if "name" in item}
+    return {**names, **found}
 
 
 def org_profile(org: str) -> tuple[str | None, int]:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from s2s.contracts.base import Model, RequestModel
-from s2s.contracts.transfers import TransferSummary
+from s2s.contracts.transfers import DestinationWarning, TransferSummary
 
 GroupBy = Literal["month", "school"]
 ReportFormat = Literal["json", "csv"]
@@ -87,6 +87,13 @@ class LostPupilFile(TransferSummary):
 class LostPupilList(Model):
     upn: str
     items: list[LostPupilFile]
+
+
+class ClaimedFile(TransferSummary):
+    warnings: Annotated[
+        list[DestinationWarning],
+        Field(description="`unknown_destination` when the establishment directory does not know the school"),
+    ] = Field(default_factory=list)
 
 
 class ClaimRequest(RequestModel):

@@ -8,11 +8,17 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from s2s.contracts.base import Model, RequestModel
+from s2s.domain.directory import DestinationWarning
 from s2s.domain.transfers import Box, Status
 
 TransferId = Annotated[str, Field(min_length=1, max_length=64, description="The transfer's id")]
 Cursor = Annotated[str, Field(max_length=2000, description="next_cursor of the previous page")]
 Limit = Annotated[int, Field(ge=1, le=100, description="How many items a page holds")]
+WARNINGS = (
+    "What the establishment directory says of the destination: `unknown_destination` when it does not know "
+    "the LAESTAB (a new school may not be listed yet; check the number). A closed school is refused instead (422 "
+    "`closed_destination`, with its successor and the renamed file as `suggestion`)"
+)
 
 
 class CreateTransferRequest(RequestModel):
@@ -61,6 +67,7 @@ class CreateTransferResponse(Model):
     upload: UploadForm
     upload_expires_at: str
     expires_at: str
+    warnings: Annotated[list[DestinationWarning], Field(description=WARNINGS)] = Field(default_factory=list)
 
 
 class TransferSummary(Model):
@@ -72,6 +79,9 @@ class TransferSummary(Model):
     source_name: str
     destination: str
     recipient: str
+    recipient_name: Annotated[
+        str | None, Field(description="The recipient's name from the directory, or as its users' sign-in gave it")
+    ] = None
     size_bytes: int
     sha256: str | None = None
     upn: str | None = None
@@ -135,14 +145,12 @@ class DownloadReceipt(Model):
 
 
 class TransferDetail(TransferSummary):
-    recipient_name: Annotated[
-        str | None, Field(description="The recipient's name, when someone from it has used S2S")
-    ] = None
     names: Annotated[
         dict[str, str],
         Field(
             description="Display names of the organisations this transfer mentions (its two ends, who acted, "
-            "who was emailed), as their users' sign-in last gave them; an organisation not yet seen is absent"
+            "who was emailed): the establishment directory's, else as their users' sign-in last gave them; an "
+            "organisation neither knows is absent"
         ),
     ] = Field(default_factory=dict)
     audit: list[AuditEvent]
@@ -160,6 +168,7 @@ __all__ = [
     "CreateTransferRequest",
     "CreateTransferResponse",
     "Cursor",
+    "DestinationWarning",
     "DownloadLink",
     "DownloadReceipt",
     "Limit",

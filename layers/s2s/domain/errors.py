@@ -34,6 +34,16 @@ class NamingError(InvalidRequest):
         self.suggestion = suggestion
 
 
+class ClosedDestination(NamingError):
+    """A file addressed to an establishment the directory knows as closed (422), naming its
+    successor (when the links know one) and the file renamed for it as `suggestion`."""
+
+    def __init__(self, message: str, *, successor: str | None, suggestion: str | None, field: str = "filename") -> None:
+        super().__init__("closed_destination", message, suggestion)
+        self.successor = successor
+        self.field = field
+
+
 class NotAuthenticated(S2SError):
     """No usable identity (401)."""
 

@@ -105,6 +105,11 @@ def domain_error_response(exc: errors.S2SError) -> Response[Any]:
     if isinstance(exc, errors.NamingError) and exc.suggestion:
         details.append({"field": "filename", "reason": exc.code, "suggestion": exc.suggestion})
         body["suggestion"] = exc.suggestion
+    if isinstance(exc, errors.ClosedDestination):
+        if not exc.suggestion:
+            details.append({"field": exc.field, "reason": exc.code})
+        if exc.successor:
+            body["successor"] = details[-1]["successor"] = exc.successor
     if status >= 500:
         logger.warning("upstream failure", extra={"error": exc.code})
     return Response(status_code=status, content_type=JSON, body=body, headers=headers)

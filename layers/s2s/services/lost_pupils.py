@@ -19,8 +19,8 @@ from s2s.domain.identifiers import is_laestab, is_valid_upn
 from s2s.domain.principal import Principal
 from s2s.domain.transfers import LIVE, TERMINAL, Transfer, can_see, claim_deltas, effective_status
 from s2s.runtime.log import logger
+from s2s.services import directory, uploads
 from s2s.services import outbox as events
-from s2s.services import uploads
 
 # Enough for any one pupil: a UPN is one child, and each LPD file carries exactly one.
 MAX_FILES_PER_UPN = 200
@@ -108,6 +108,7 @@ def claim(principal: Principal, origin: dict[str, str], transfer_id: str, destin
     the LA now sees it."""
     _require_la(principal)
     school = _check_destination(principal, destination)
+    warnings = directory.check_claim_destination(school)  # 422 closed_destination, or unknown_destination
     t = _claimable(principal, store.get_transfer(transfer_id))
     actor = uploads.actor_for(principal, origin)
     at = clock.now()
@@ -159,4 +160,4 @@ def claim(principal: Principal, origin: dict[str, str], transfer_id: str, destin
         "lost pupil file claimed",
         extra={"transfer_id": transfer_id, "destination": school, **principal.log_fields()},
     )
-    return uploads.summary(principal, after)
+    return {**uploads.summary(principal, after), "warnings": warnings}

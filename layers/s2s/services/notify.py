@@ -73,7 +73,9 @@ def organisation_names(event: dict[str, Any]) -> dict[str, str]:
             names[code] = name
     source, source_name = event.get("source"), event.get("source_name")
     if isinstance(source, str) and isinstance(source_name, str) and source_name:
-        names[source] = source_name
+        from s2s.services.directory import names as directory_names
+
+        names[source] = directory_names([source]).get(source) or source_name
     return names
 
 

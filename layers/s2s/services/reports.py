@@ -249,6 +249,7 @@ def _undownloaded_row(t: Transfer, now: Any, names: dict[str, str | None], silen
     org = t.recipient_org
     if org not in names:
         names[org], count = store.org_profile(org)
+        names[org] = _directory_name(org) or names[org]  # the establishment directory's name first
         silent[org] = count == 0
     assert t.available_at is not None
     return {
@@ -257,9 +258,15 @@ def _undownloaded_row(t: Transfer, now: Any, names: dict[str, str | None], silen
         "recipient": org,
         "recipient_name": names[org],
         "sender": t.source,
-        "sender_name": t.source_name,
+        "sender_name": _directory_name(t.source) or t.source_name,
         "available_at": t.available_at,
         "age_days": max((now - clock.parse(t.available_at)).days, 0),
         "expires_at": t.expires_at,
         "no_subscribers": silent[org],
     }
+
+
+def _directory_name(org: str) -> str | None:
+    from s2s.services.directory import names as directory_names
+
+    return directory_names([org]).get(org)

@@ -37,6 +37,7 @@ from s2s.domain.transfers import (
 )
 from s2s.runtime.log import Metric, count, count_by, logger
 from s2s.runtime.settings import get_settings
+from s2s.services import directory
 from s2s.services import outbox as events
 
 MIN_ZIP_BYTES = 22  # an empty zip is its end record alone
@@ -65,6 +66,9 @@ class UploadTicket:
     transfer: Transfer
     url: str
     fields: dict[str, str]
+    warnings: tuple[
+        directory.DestinationWarning, ...
+    ] = ()  # what the directory says of the destination (docs/SERVICE.md §12)
 
 
 def issue_upload_ticket(
@@ -84,6 +88,7 @@ def issue_upload_ticket(
     settings = get_settings()
     upn = upn or None  # checked as given: a lower-case or padded UPN is `bad_upn` (docs/SERVICE.md §2)
     parsed = check_upload_name(filename, principal.org, upn)
+    warnings = directory.check_destination(parsed)  # 422 closed_destination, or unknown_destination
     if size_bytes > settings.max_upload_bytes:
         raise TooLarge(
             f"The file is {size_bytes} bytes; the most S2S accepts is {settings.max_upload_bytes} bytes. "
@@ -143,7 +148,7 @@ def issue_upload_ticket(
         ExpiresIn=settings.upload_url_seconds,
     )
     # No log line here: the `created` audit event records who started which upload, from where.
-    return UploadTicket(transfer, post["url"], dict(post["fields"]))
+    return UploadTicket(transfer, post["url"], dict(post["fields"]), tuple(warnings))
 
 
 # ---------------------------------------------------------------------------- landing check
@@ -362,9 +367,11 @@ def summary(principal: Principal, t: Transfer) -> dict[str, Any]:
         "family": t.family,
         "file_type": t.file_type,
         "source": t.source,
-        "source_name": t.source_name,
+        # Names from the establishment directory first, else as the sender's sign-in gave them.
+        "source_name": directory.names([t.source]).get(t.source) or t.source_name,
         "destination": t.destination,
         "recipient": t.recipient_org,
+        "recipient_name": directory.names([t.recipient_org]).get(t.recipient_org),
         "size_bytes": t.size_bytes,
         "sha256": t.sha256,
         "upn": t.upn if principal.kind == "la" or is_sender_side(principal, t) else None,
