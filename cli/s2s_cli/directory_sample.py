@@ -5,7 +5,7 @@ stack loads at start (`data/directory/`), the files the tests import, and the 50
     python -m s2s_cli.directory_sample --out DIR [--count 300] [--seed 20]
 
 writes DIR/edubase.csv (Windows-1252, as GIAS publishes it, with columns S2S does not read) and
-DIR/links.csv."""
+DIR/links_edubase.csv (GIAS pairs a links file with its establishments file by name)."""
 
 from __future__ import annotations
 
@@ -242,7 +242,7 @@ def links_bytes(links: list[list[str]], encoding: str = "cp1252") -> bytes:
 def write(out: Path, count: int = 300, seed: int = 20) -> tuple[Path, Path]:
     rows, links = generate(count, seed)
     out.mkdir(parents=True, exist_ok=True)
-    edubase, links_path = out / "edubase.csv", out / "links.csv"
+    edubase, links_path = out / "edubase.csv", out / "links_edubase.csv"
     edubase.write_bytes(edubase_bytes(rows))
     links_path.write_bytes(links_bytes(links))
     return edubase, links_path
@@ -250,7 +250,7 @@ def write(out: Path, count: int = 300, seed: int = 20) -> tuple[Path, Path]:
 
 def sample_files() -> tuple[Path, Path]:
     """The committed sample (what `write(SAMPLE_DIR)` wrote)."""
-    return SAMPLE_DIR / "edubase.csv", SAMPLE_DIR / "links.csv"
+    return SAMPLE_DIR / "edubase.csv", SAMPLE_DIR / "links_edubase.csv"
 
 
 def iter_chunks(data: bytes, size: int = 64 * 1024) -> Iterator[bytes]:

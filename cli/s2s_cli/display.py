@@ -212,3 +212,71 @@ def receipts(detail: dict[str, Any], who: Viewer) -> list[tuple[str, str]]:
             person = "you"
         rows.append((when(receipt.get("at")), f"{person}, {org}" if person else org))
     return rows
+
+
+# ------------------------------------------------------------------------------------------ directory
+
+
+def destination_warning(code: str, destination: str) -> str:
+    if code == "unknown_destination":
+        return (
+            f"the establishment directory does not know {destination}. A school that opened recently may not be "
+            "listed yet; otherwise check the LAESTAB with the school (s2s directory search NAME)."
+        )
+    return f"{code} ({destination})"
+
+
+def _status_text(item: dict[str, Any]) -> str:
+    text = str(item.get("status") or "")
+    if item.get("close_date"):
+        text += f" {item['close_date']}"
+    successor = item.get("successor")
+    if successor:
+        text += f", now {successor['name']} ({successor['laestab']})"
+    return text
+
+
+def establishments(answer: dict[str, Any]) -> str:
+    """A table of search results: LAESTAB, name, LA, postcode, status."""
+    rows = [
+        (i["laestab"], i["name"], i.get("la_name") or i["la"], i.get("postcode") or "", _status_text(i))
+        for i in answer["items"]
+    ]
+    header = ("LAESTAB", "Name", "LA", "Postcode", "Status")
+    widths = [max(len(str(r[c])) for r in [header, *rows]) for c in range(len(header))]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]]
+    total = answer.get("total", len(rows))
+    if total > len(rows):
+        lines.append(f"({len(rows)} of {total}: narrow the search, or --limit)")
+    return "\n".join(lines)
+
+
+def establishment(item: dict[str, Any]) -> str:
+    lines = [
+        f"{item['name']} ({item['laestab']})",
+        f"  URN:      {item['urn']}",
+        f"  LA:       {item.get('la_name') or ''} ({item['la']})".replace(" ()", ""),
+        f"  Type:     {item.get('type') or ''}, {item.get('phase') or ''}".rstrip(", "),
+        f"  Status:   {_status_text(item)}",
+        f"  Postcode: {item.get('postcode') or ''}",
+    ]
+    for title, key in (("Predecessors", "predecessors"), ("Successors", "successors")):
+        for n, other in enumerate(item.get(key) or []):
+            closed = f", closed {other['close_date']}" if other.get("close_date") else ""
+            label = f"{title}:" if n == 0 else ""
+            lines.append(f"  {label:<13} {other['name']} ({other['laestab']}) {other['status']}{closed}")
+    return "\n".join(lines)
+
+
+def import_report(report: dict[str, Any], filename: str) -> str:
+    if not report.get("ok"):
+        return f"{filename} was not imported: {report.get('error', 'it could not be read')}"
+    lines = [
+        f"Imported {report['accepted']} establishments from {filename} ({report['refused']} rows refused, "
+        f"{report.get('links', 0)} successor links); searches now answer from load {report['version']}."
+    ]
+    for refusal in report.get("refusals") or []:
+        lines.append(f"  line {refusal['line']}: {refusal['reason']}: {refusal['message']}")
+    if report["refused"] > len(report.get("refusals") or []):
+        lines.append(f"  ... and {report['refused'] - len(report['refusals'])} more")
+    return "\n".join(lines)

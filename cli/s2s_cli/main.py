@@ -213,12 +213,46 @@ def _parser() -> argparse.ArgumentParser:
     for leaf in (reg, find, search, update):
         _json_flag(leaf)
 
+    directory = _sub(sub, "directory", "find a school: the establishment directory").add_subparsers(
+        dest="directory_command", required=True, metavar="COMMAND"
+    )
+    dsearch = _sub(directory, "search", "find establishments by words of the name, LAESTAB, URN or postcode")
+    dsearch.add_argument("words", nargs="*", help="words of the name (or a LAESTAB or URN)")
+    dsearch.add_argument("--la", help="only this LA's establishments (3-digit code)")
+    dsearch.add_argument("--postcode", help="only establishments whose postcode starts so")
+    dsearch.add_argument("--status", choices=("open", "closed", "any"), default="any", help="open, closed or any")
+    dsearch.add_argument("--limit", type=int, default=20, help="at most this many")
+    dshow = _sub(directory, "show", "one establishment, with its predecessors and successors")
+    dshow.add_argument("laestab", help="the 7-digit LAESTAB, e.g. 8234001")
+    dimport = _sub(
+        directory,
+        "import",
+        "load GIAS files into the running local stack",
+        description="Load the GIAS 'all establishment data' CSV (and its links CSV) into the running local "
+        "stack: the files go to its bucket under directory/, as an upload to a deployed stack's bucket does, and "
+        "the command returns once searches answer from the new load.",
+    )
+    dimport.add_argument("file", type=Path, help="the establishments CSV (edubasealldataYYYYMMDD.csv)")
+    dimport.add_argument("--links", type=Path, help="the links CSV (links_edubasealldataYYYYMMDD.csv)")
+    dimport.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="the stack's data folder (default: S2S_DATA_DIR, else the running `s2s local serve`'s, else ./.s2s-local)",
+    )
+    dimport.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the import")
+    for leaf in (dsearch, dshow, dimport):
+        _json_flag(leaf)
+    for leaf in (dsearch, dshow):
+        leaf.add_argument("--api", default=argparse.SUPPRESS, help="the API's URL (default: S2S_API)")
+        leaf.add_argument("--token", default=argparse.SUPPRESS, help="your bearer token (default: S2S_TOKEN)")
+
     p = _sub(sub, "subscribe", "get emails about your organisation's files")
     p.add_argument("--off", action="store_true", help="stop the emails")
     _json_flag(p)
 
     # `--api` and `--token` also after the command (`s2s inbox --token ...`), as people type them.
-    leaves = [p for name, p in sub.choices.items() if name not in ("local", "portal", "uln", "pack")]
+    leaves = [p for name, p in sub.choices.items() if name not in ("local", "portal", "uln", "pack", "directory")]
     leaves += [reg, find, search, update]
     for leaf in leaves:
         leaf.add_argument("--api", default=argparse.SUPPRESS, help="the API's URL (default: S2S_API)")
@@ -389,6 +423,8 @@ def _send(args: argparse.Namespace) -> int:
             )
     ticket = client.create_transfer(path.name, path.stat().st_size, sha256_file(path), args.upn)
     transfer_id = ticket["transfer_id"]
+    for warning in ticket.get("warnings") or []:  # before the bytes go
+        print(f"s2s: warning: {display.destination_warning(warning, ticket['destination'])}", file=sys.stderr)
     client.upload(ticket["upload"], path)
     result: dict[str, Any] = {
         "transfer_id": transfer_id,
@@ -685,6 +721,39 @@ def _subscribe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _directory(args: argparse.Namespace) -> int:
+    if args.directory_command == "import":
+        from s2s_cli.local import state
+        from s2s_cli.local.directory import import_into_stack
+
+        report = import_into_stack(args.file, args.links, state.find_data_dir(args.data_dir), timeout=args.timeout)
+        if args.json:
+            _print_json(report)
+        else:
+            print(display.import_report(report, args.file.name))
+        return 0 if report.get("ok") else 1
+    client = _client(args)
+    if args.directory_command == "show":
+        found = client.request("GET", f"/directory/establishments/{args.laestab}")
+        if args.json:
+            _print_json(found)
+        else:
+            print(display.establishment(found))
+        return 0
+    params = {"q": " ".join(args.words) or None, "la": args.la, "postcode": args.postcode, "status": args.status}
+    params["limit"] = args.limit
+    answer = client.request("GET", "/directory/establishments", params={k: v for k, v in params.items() if v})
+    if args.json:
+        _print_json(answer)
+    elif answer.get("directory") is None:
+        print("No directory has been imported yet (s2s directory import).")
+    elif not answer["items"]:
+        print("No establishment matches.")
+    else:
+        print(display.establishments(answer))
+    return 0
+
+
 COMMANDS = {
     "pack": _pack,
     "send": _send,
@@ -699,6 +768,7 @@ COMMANDS = {
     "subscribe": _subscribe,
     "local": _local,
     "portal": _portal,
+    "directory": _directory,
 }
 
 

@@ -29,7 +29,7 @@ def import_handler() -> Any:
 def put_files(aws: Any, establishments: bytes, links: bytes | None = None, *, name: str = "edubase.csv") -> None:
     s3 = boto3.client("s3")
     if links is not None:
-        s3.put_object(Bucket=aws.bucket, Key="directory/links.csv", Body=links)
+        s3.put_object(Bucket=aws.bucket, Key=f"directory/links_{name}", Body=links)
     s3.put_object(Bucket=aws.bucket, Key=f"directory/{name}", Body=establishments)
 
 

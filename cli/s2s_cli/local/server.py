@@ -212,6 +212,11 @@ class LocalStack:
         self.mail = MailFolder(self.mail_dir, REGION, announce=self.out)
         self.routes = compile_routes(http_routes())
         self._start_plumbing()
+        # The establishment directory: the fictional sample, and where `s2s directory import` finds the bucket.
+        from s2s_cli.local.directory import load_sample, write_aws_file
+
+        load_sample()
+        write_aws_file(self.data_dir, moto_origin, self.resources.bucket, self.resources.table, self.api_url)
         for server in (self.api_server, self.portal_server):
             thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
             thread.start()

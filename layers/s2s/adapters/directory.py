@@ -1,8 +1,9 @@
 """Where the establishment directory lives (docs/SERVICE.md §12): immutable load objects in the
 files bucket and one pointer item in the table that names the current load.
 
-- `directory/<file>.csv`: what an operator uploads (the GIAS establishments file, and a links file
-  whose name contains "links"); an object put here triggers the import.
+- `directory/<name>.csv`: what an operator uploads, the GIAS establishments file
+  (`edubasealldataYYYYMMDD.csv`) and its links file (`links_<name>.csv`, as GIAS names it); an
+  object put here triggers the import of the pair.
 - `directory-index/<version>/search.json.gz`: every establishment and the word index built at import.
 - `directory-index/<version>/la/<LA>.json`: one LA's establishments, for point lookups (a file's
   destination, names in lists and emails) without loading the whole directory.

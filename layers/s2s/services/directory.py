@@ -51,14 +51,22 @@ class ImportResult:
 
 
 class _Hashing:
+    """The chunks, hashed as they pass."""
+
     def __init__(self, chunks: Iterable[bytes]) -> None:
-        self.chunks = chunks
+        self.chunks = iter(chunks)
         self.digest = hashlib.sha256()
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self.chunks:
             self.digest.update(chunk)
             yield chunk
+
+    def hexdigest(self) -> str:
+        """The hash of the whole stream (reading what is left of it)."""
+        for chunk in self.chunks:
+            self.digest.update(chunk)
+        return self.digest.hexdigest()
 
 
 def import_directory(
@@ -73,6 +81,7 @@ def import_directory(
     search there)."""
     report = ImportReport()
     hashed = _Hashing(establishments())
+    hashed_links = _Hashing(links()) if links is not None else None
     rows: list[Establishment] = []
     try:
         for row in read_establishments(text_lines(hashed)):
@@ -83,18 +92,16 @@ def import_directory(
                 rows.append(row)
         report.accepted = len(rows)
         found_links: list[Link] = []
-        links_digest = None
-        if links is not None:
-            hashed_links = _Hashing(links())
+        if hashed_links is not None:
             for link in read_links(text_lines(hashed_links)):
                 if isinstance(link, Refusal):
                     report.refuse(link, link=True)
                 else:
                     found_links.append(link)
-            links_digest = hashed_links.digest.hexdigest()
     except DirectoryFileError as exc:
-        return ImportResult("", "refused", {**report.to_dict(), "ok": False, "error": str(exc)})
-    version = version_of(hashed.digest.hexdigest(), links_digest)
+        version = version_of(hashed.hexdigest(), hashed_links.hexdigest() if hashed_links else None)
+        return ImportResult(version, "refused", {**report.to_dict(), "ok": False, "error": str(exc)})
+    version = version_of(hashed.hexdigest(), hashed_links.hexdigest() if hashed_links else None)
     if not rows:
         result = {**report.to_dict(), "ok": False, "error": "The file has no establishment S2S can use."}
         return ImportResult(version, "refused", result)
@@ -128,30 +135,38 @@ def import_directory(
     return ImportResult(version, "imported", summary)
 
 
-def is_links_file(object_key: str) -> bool:
-    return "links" in object_key.rsplit("/", 1)[-1].lower()
+LINKS_PREFIX = "links_"
+
+
+def pair_of(object_key: str) -> tuple[str, str]:
+    """The establishments file and its links file that an object under `directory/` belongs to:
+    GIAS names them `edubasealldataYYYYMMDD.csv` and `links_edubasealldataYYYYMMDD.csv`."""
+    folder, _, name = object_key.rpartition("/")
+    base = name[len(LINKS_PREFIX) :] if name.lower().startswith(LINKS_PREFIX) else name
+    return f"{folder}/{base}", f"{folder}/{LINKS_PREFIX}{base}"
 
 
 def import_from_bucket(bucket: str, object_key: str) -> ImportResult | None:
-    """What an object put under `directory/` triggers: an import of the newest establishments file
-    there with the newest links file. None when the key is not a CSV under `directory/` of our bucket."""
+    """What an object put under `directory/` triggers: an import of its establishments file with
+    its links file, when both (or the establishments file alone) are there. None when the key is
+    not a CSV directly under `directory/` of our bucket, or the establishments file is not there yet."""
     from s2s.runtime.settings import get_settings
 
     if bucket != get_settings().bucket_name:
         logger.warning("security event", extra={"security_event": "foreign_bucket", "bucket": bucket[:100]})
         return None
-    if not object_key.startswith(repository.SOURCE_PREFIX) or not object_key.lower().endswith(".csv"):
+    folder, _, name = object_key.rpartition("/")
+    if folder + "/" != repository.SOURCE_PREFIX or not name.lower().endswith(".csv"):
         logger.warning("directory object ignored", extra={"key": object_key[:300]})
         return None
-    sources = repository.list_sources()
-    establishments = next((k for k, _ in sources if k.lower().endswith(".csv") and not is_links_file(k)), None)
-    links = next((k for k, _ in sources if k.lower().endswith(".csv") and is_links_file(k)), None)
-    if establishments is None:
-        logger.info("directory links file waits for an establishments file", extra={"key": object_key[:300]})
+    establishments, links = pair_of(object_key)
+    present = {key for key, _ in repository.list_sources()}
+    if establishments not in present:
+        logger.info("directory links file waits for its establishments file", extra={"key": object_key[:300]})
         return None
     result = import_directory(
         lambda: repository.source_chunks(establishments),
-        (lambda: repository.source_chunks(links)) if links else None,
+        (lambda: repository.source_chunks(links)) if links in present else None,
     )
     if result.outcome == "refused" and result.version:
         repository.write_report(result.version, result.report)
