@@ -49,6 +49,7 @@ const ROUTES = [
   [/^\/reports$/, reportsPage],
   [/^\/undownloaded$/, undownloadedPage],
   [/^\/lost-pupils$/, lostPupilsPage],
+  [/^\/find-a-school$/, findASchoolPage],
 ];
 
 // Who may open which page; anyone else is sent home.
@@ -146,13 +147,16 @@ window.addEventListener("popstate", route);
 // ------------------------------------------------------------------------- header and sign-in
 
 const MENUS = {
-  school: [["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/subscriptions", "Email alerts"]],
+  school: [
+    ["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/find-a-school", "Find a school"],
+    ["/subscriptions", "Email alerts"],
+  ],
   la: [
     ["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/la-files", "Your schools' files"],
     ["/reports", "Reports"], ["/undownloaded", "Not downloaded"], ["/lost-pupils", "Lost pupils"],
-    ["/subscriptions", "Email alerts"],
+    ["/find-a-school", "Find a school"], ["/subscriptions", "Email alerts"],
   ],
-  dfe: [["/reports", "Reports"], ["/undownloaded", "Not downloaded"]],
+  dfe: [["/reports", "Reports"], ["/undownloaded", "Not downloaded"], ["/find-a-school", "Find a school"]],
 };
 
 /** GOV.UK's service navigation: the service name, the pages this user may open, and Sign out. */
@@ -413,6 +417,8 @@ async function uploadPage() {
   const fileInput = h("input", { type: "file", id: "file", name: "file", class: "govuk-file-upload", accept: ".zip,application/zip", "aria-describedby": "file-hint" });
   const fileError = h("p", { id: "file-error", class: "govuk-error-message", hidden: true });
   const suggestion = h("p", { class: "govuk-body govuk-!-margin-top-3", id: "file-suggestion", hidden: true });
+  // What the establishment directory says of the destination, as soon as the file is chosen.
+  const destinationNote = h("div", { id: "destination-note", "aria-live": "polite" });
   const fileGroup = h(
     "div",
     { class: "govuk-form-group", id: "file-group" },
@@ -423,6 +429,7 @@ async function uploadPage() {
     // name leaves out its own visible text (axe: label-content-name-mismatch, WCAG 2.5.3).
     fileInput,
     suggestion,
+    destinationNote,
   );
   const upnInput = h("input", { type: "text", id: "upn", name: "upn", class: "govuk-input govuk-input--width-20", autocomplete: "off", spellcheck: "false", maxlength: "13", "aria-describedby": "upn-hint" });
   const upnError = h("p", { id: "upn-error", class: "govuk-error-message", hidden: true });
@@ -459,11 +466,13 @@ async function uploadPage() {
     fieldError(fileGroup, fileInput, null, fileError, "file-hint");
     suggestion.hidden = true;
     upnGroup.hidden = true;
+    replace(destinationNote);
     const file = fileInput.files[0];
     if (!file) return;
     try {
       parsed = naming.checkUploadName(file.name, user.org, "-");
       upnGroup.hidden = !parsed.isLpd;
+      if (parsed.destKind === "school") lookUpDestination(file, parsed);
     } catch (error) {
       if (!(error instanceof NamingError)) throw error;
       lastNamingError = error;
@@ -475,6 +484,51 @@ async function uploadPage() {
         suggestion.hidden = false;
         replace(suggestion, "Suggested name: ", h("strong", { "data-testid": "suggestion" }, error.suggestion), ". Rename the file on your computer and choose it again.");
       }
+    }
+  }
+
+  /** Ask the directory about the school the file is for: a closed school's file is refused here,
+   * with the name for its successor; an unknown school is a warning (the service says the same). */
+  async function lookUpDestination(file, chosen) {
+    let answer;
+    try {
+      answer = await api("GET", "/directory/establishments", { query: { q: chosen.destination, limit: 1 } });
+    } catch (error) {
+      if (error instanceof StaleNavigation) return;
+      return; // the service checks again when the file is sent
+    }
+    if (fileInput.files[0] !== file || parsed !== chosen || !answer.directory) return;
+    const school = answer.items.find((item) => item.laestab === chosen.destination);
+    if (!school) {
+      replace(
+        destinationNote,
+        warningText(
+          `The school directory does not know ${chosen.destination}. A school that opened recently may not be listed yet; otherwise check the LAESTAB with the school or `,
+          h("a", { href: "/find-a-school", class: "govuk-link" }, "find the school"),
+          ".",
+        ),
+      );
+      destinationNote.dataset.state = "unknown";
+      return;
+    }
+    if (school.open) {
+      replace(destinationNote, p("For ", h("strong", { "data-testid": "destination-name" }, school.name), ` (${school.la_name || school.la}).`));
+      destinationNote.dataset.state = "open";
+      return;
+    }
+    const renamed = school.successor ? renamedFor(chosen, school.successor.laestab) : null;
+    let message = `${school.name} (${chosen.destination}) has closed, so nobody there will collect this file.`;
+    if (school.successor) message += ` Its successor is ${school.successor.name} (${school.successor.laestab}).`;
+    else message += " Check the pupil's new school and its LAESTAB.";
+    parsed = null;
+    lastNamingError = { message, suggestion: renamed, code: "closed_destination" };
+    fileError.dataset.reason = "closed_destination";
+    fileError.setAttribute("data-testid", "name-error");
+    fieldError(fileGroup, fileInput, message, fileError, "file-hint");
+    destinationNote.dataset.state = "closed";
+    if (renamed) {
+      suggestion.hidden = false;
+      replace(suggestion, "Suggested name: ", h("strong", { "data-testid": "suggestion" }, renamed), ". Rename the file on your computer and choose it again.");
     }
   }
 
@@ -536,6 +590,9 @@ async function uploadPage() {
       if (file.size <= HASH_LIMIT) body.sha256 = await sha256Hex(file);
       if (parsed.isLpd) body.upn = upn;
       const ticket = await api("POST", "/transfers", { body });
+      if ((ticket.warnings || []).includes("unknown_destination") && !destinationNote.dataset.state) {
+        replace(destinationNote, warningText(`The school directory does not know ${ticket.destination}: check the LAESTAB if the file is not collected.`));
+      }
       await uploadWithProgress(ticket.upload, file, (fraction) => {
         const percent = Math.round(fraction * 100);
         showProgress(file, "uploading", `Uploading ${percent}%`);
@@ -611,6 +668,22 @@ async function uploadPage() {
     status,
   );
   fileInput.addEventListener("change", check);
+}
+
+/** The file name with its destination replaced by `laestab` (the closed school's successor). */
+function renamedFor(chosen, laestab) {
+  const extension = chosen.filename.slice(chosen.stem.length);
+  if (chosen.family === "generic") return `${chosen.source}_${laestab}_${chosen.text}${extension}`;
+  return `${chosen.source}_${chosen.fileType}_${laestab}_${chosen.sequence}${extension}`;
+}
+
+function warningText(...children) {
+  return h(
+    "div",
+    { class: "govuk-warning-text", "data-testid": "destination-warning" },
+    h("span", { class: "govuk-warning-text__icon", "aria-hidden": "true" }, "!"),
+    h("strong", { class: "govuk-warning-text__text" }, h("span", { class: "govuk-visually-hidden" }, "Warning"), ...children),
+  );
 }
 
 function pollUntilDone(id, deadline = Date.now() + 120000) {
@@ -919,3 +992,129 @@ async function start() {
 }
 
 start();
+
+// ------------------------------------------------------------------------- find a school
+
+const SEARCH_DELAY_MS = 300; // search as you type, once typing pauses
+
+async function findASchoolPage() {
+  const query = h("input", { type: "search", id: "directory-q", name: "q", class: "govuk-input govuk-!-width-two-thirds", autocomplete: "off", spellcheck: "false", maxlength: "100", "aria-describedby": "directory-q-hint" });
+  const la = h("input", { type: "text", id: "directory-la", name: "la", class: "govuk-input govuk-input--width-4", inputmode: "numeric", autocomplete: "off", maxlength: "3", pattern: "[0-9]{3}", "aria-describedby": "directory-la-hint" });
+  const closed = h("input", { type: "checkbox", id: "directory-closed", name: "closed", class: "govuk-checkboxes__input", checked: true });
+  const results = h("div", { id: "directory-results" });
+  const announcer = h("p", { class: "govuk-visually-hidden", id: "directory-announcer", "aria-live": "polite" });
+  let timer = null;
+  let asked = 0;
+
+  async function search() {
+    clearTimeout(timer);
+    const q = query.value.trim();
+    const code = la.value.trim();
+    if (!q && !/^[0-9]{3}$/.test(code)) {
+      replace(results);
+      announcer.textContent = "";
+      return;
+    }
+    const mine = ++asked;
+    let answer;
+    try {
+      answer = await api("GET", "/directory/establishments", { query: { q, la: /^[0-9]{3}$/.test(code) ? code : null, status: closed.checked ? "any" : "open", limit: 50 } });
+    } catch (error) {
+      if (error instanceof StaleNavigation) return;
+      if (mine === asked) showErrorIn(results, error);
+      return;
+    }
+    if (mine !== asked) return; // a later search has been asked for
+    if (!answer.directory) {
+      replace(results, p("The school directory has not been loaded yet."));
+      announcer.textContent = "The school directory has not been loaded yet.";
+      return;
+    }
+    const count = answer.total === 1 ? "1 establishment" : `${answer.total} establishments`;
+    announcer.textContent = `${count} found`;
+    if (!answer.items.length) {
+      replace(results, h("p", { class: "govuk-body", "data-testid": "directory-none" }, "No establishment matches. Try fewer words, or the start of a word."));
+      return;
+    }
+    const rows = answer.items.map((item) => [
+      h("span", { "data-testid": "school-name" }, item.name),
+      h("span", { class: "app-hash", "data-testid": "school-laestab" }, item.laestab),
+      item.la_name ? `${item.la_name} (${item.la})` : item.la,
+      item.postcode || "",
+      schoolStatus(item),
+      copyButton(item),
+    ]);
+    replace(
+      results,
+      h("p", { class: "govuk-body", "data-testid": "directory-count" }, answer.total > answer.items.length ? `${count}; the first ${answer.items.length} are shown. Add words to narrow the search.` : count),
+      table("Establishments", ["Name", "LAESTAB", "Local authority", "Postcode", "Status", h("span", { class: "govuk-visually-hidden" }, "Actions")], rows, { captionSize: "hidden", "data-testid": "directory-table" }),
+    );
+  }
+
+  function copyButton(item) {
+    const button = h("button", { type: "button", class: "govuk-button govuk-button--secondary govuk-!-margin-bottom-0", "data-module": "govuk-button", "data-testid": "copy-laestab", "data-laestab": item.laestab }, "Copy LAESTAB", h("span", { class: "govuk-visually-hidden" }, ` ${item.laestab} of ${item.name}`));
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(item.laestab);
+        announcer.textContent = `LAESTAB ${item.laestab} copied`;
+        replace(button, "Copied", h("span", { class: "govuk-visually-hidden" }, ` LAESTAB ${item.laestab} of ${item.name}`));
+      } catch {
+        announcer.textContent = `Copying is not allowed here: the LAESTAB is ${item.laestab}`;
+      }
+    });
+    return button;
+  }
+
+  function later() {
+    clearTimeout(timer);
+    timer = setTimeout(search, SEARCH_DELAY_MS);
+  }
+
+  const form = h(
+    "form",
+    { id: "directory-form", novalidate: true, role: "search", onsubmit: (event) => { event.preventDefault(); search(); } },
+    h(
+      "div",
+      { class: "govuk-form-group" },
+      h("label", { for: "directory-q", class: "govuk-label govuk-label--m" }, "School name, LAESTAB or URN"),
+      h("div", { class: "govuk-hint", id: "directory-q-hint" }, "For example “St Mary's Primary”, 8234001 or 100003. Results appear as you type."),
+      query,
+    ),
+    h(
+      "div",
+      { class: "govuk-form-group" },
+      h("label", { for: "directory-la", class: "govuk-label" }, "Local authority code (optional)"),
+      h("div", { class: "govuk-hint", id: "directory-la-hint" }, "3 digits, for example 823"),
+      la,
+    ),
+    h(
+      "div",
+      { class: "govuk-form-group" },
+      h("div", { class: "govuk-checkboxes govuk-checkboxes--small", "data-module": "govuk-checkboxes" },
+        h("div", { class: "govuk-checkboxes__item" }, closed, h("label", { for: "directory-closed", class: "govuk-label govuk-checkboxes__label" }, "Include closed schools"))),
+    ),
+    h("button", { type: "submit", class: "govuk-button", "data-module": "govuk-button", id: "directory-search" }, "Search"),
+  );
+  page(
+    "Find a school",
+    p("Look up the LAESTAB of the school you are sending a file to. A closed school shows the school that took it over."),
+    form,
+    announcer,
+    results,
+  );
+  query.addEventListener("input", later);
+  la.addEventListener("input", later);
+  closed.addEventListener("change", search);
+}
+
+function schoolStatus(item) {
+  if (item.open) {
+    return item.status === "Open" ? tag("Open", "green") : tag(item.status, "yellow");
+  }
+  return h(
+    "span",
+    {},
+    tag("Closed", "grey", { "data-status": "closed" }),
+    item.successor ? h("span", { class: "govuk-body-s", "data-testid": "successor" }, ` Now ${item.successor.name} (${item.successor.laestab})`) : null,
+  );
+}

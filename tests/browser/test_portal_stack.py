@@ -559,7 +559,7 @@ def test_dfe_sees_reports_only(new_page: Callable[[], WatchedPage], local_stack:
     report.wait_for()
     assert dfe.page.url == local_stack.portal + "/reports"
     menu = [link.inner_text() for link in dfe.page.get_by_role("navigation").get_by_role("link").all()]
-    assert menu == ["Reports", "Not downloaded", "Sign out"]
+    assert menu == ["Reports", "Not downloaded", "Find a school", "Sign out"]
     assert "England" in dfe.page.locator("#report-results").inner_text()
     dfe.check("dfe-report")
     dfe.page.goto(local_stack.portal + "/upload")
