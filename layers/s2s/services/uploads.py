@@ -68,7 +68,7 @@ class UploadTicket:
     fields: dict[str, str]
     warnings: tuple[
         directory.DestinationWarning, ...
-    ] = ()  # what the directory says of the destination (docs/SERVICE.md §12)
+    ] = ()  # what the directory says of the destination (docs/SERVICE.md §11)
 
 
 def issue_upload_ticket(
