@@ -2,8 +2,8 @@
 
 Schools and local authorities only. The request models refuse bad input before the LRS is
 called; `s2s.domain.lrs` says what the LRS's answers mean and `s2s.adapters.lrs` carries them over
-SOAP; every call, answered or failed, leaves an audit item. Logs carry the operation, the LRS response code, the ULN and the caller, never a
-learner's name, date of birth or postcode.
+SOAP; every call, answered or failed, leaves an audit item. Logs carry the operation, the LRS
+response code, the ULN and the caller, never a learner's name, date of birth or postcode.
 """
 
 from __future__ import annotations
