@@ -159,10 +159,12 @@ def run() -> list[Row]:
         import directory_api
 
         handler = directory_api.lambda_handler
-        dynamo, objects = Counting(repository.dynamodb(), "dynamodb"), Counting(repository.s3(), "s3")
-        saved = (repository.dynamodb, repository.s3, repository.monotonic)
+        from s2s.adapters import dynamo as codec
+
+        dynamo, objects = Counting(codec.dynamodb(), "dynamodb"), Counting(repository.s3(), "s3")
+        saved = (codec.dynamodb, repository.s3, repository.monotonic)
         clock = [0.0]
-        repository.dynamodb = lambda: dynamo  # type: ignore[assignment]
+        codec.dynamodb = lambda: dynamo  # type: ignore[assignment]
         repository.s3 = lambda: objects  # type: ignore[assignment]
         # Each search a second after the last: every one re-reads the pointer (the worst case).
         repository.monotonic = lambda: clock[0]
@@ -182,7 +184,7 @@ def run() -> list[Row]:
                 _search(handler, query)
                 samples.append(time.perf_counter() - start)
         finally:
-            repository.dynamodb, repository.s3, repository.monotonic = saved  # type: ignore[assignment]
+            codec.dynamodb, repository.s3, repository.monotonic = saved  # type: ignore[assignment]
         print(f"directory bench: {dynamo.items} items, {objects.gets} objects in {SEARCHES} searches", file=sys.stderr)
         samples.sort()
         p95 = samples[int(len(samples) * 0.95) - 1]

@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from s2s.adapters.aws import dynamodb, s3
-from s2s.adapters.store import from_av, key, table, to_av
+from s2s.adapters import dynamo
+from s2s.adapters.aws import s3
 from s2s.domain.directory import Load
 from s2s.runtime.settings import get_settings
 
@@ -149,7 +149,7 @@ _filled_by: list[Any] = []
 
 
 def _check_generation() -> None:
-    current = dynamodb()
+    current = s3()
     if not _filled_by or _filled_by[0] is not current:
         _pointer_cache.clear()
         _loads.clear()
@@ -164,10 +164,9 @@ def read_pointer(*, fresh: bool = False) -> Pointer | None:
         _check_generation()
         if not fresh and _pointer_cache and now - _pointer_cache[0][0] < POINTER_SECONDS:
             return _pointer_cache[0][1]
-    item = dynamodb().get_item(TableName=table(), Key=key(*POINTER_KEY), ConsistentRead=fresh).get("Item")
+    data = dynamo.get(dynamo.key(*POINTER_KEY), consistent=fresh)
     pointer = None
-    if item:
-        data = from_av(item)
+    if data:
         pointer = Pointer(data["version"], data.get("previous"), data["imported_at"], int(data["establishments"]))
     with _cache_lock:
         _pointer_cache[:] = [(now, pointer)]
@@ -185,17 +184,12 @@ def switch_pointer(version: str, expected: str | None, imported_at: str, establi
         "imported_at": imported_at,
         "establishments": establishments,
     }
-    condition: dict[str, Any]
-    if expected is None:
-        condition = {"ConditionExpression": "attribute_not_exists(PK)"}
-    else:
-        condition = {
-            "ConditionExpression": "version = :v",
-            "ExpressionAttributeValues": {":v": {"S": expected}},
-        }
     try:
-        dynamodb().put_item(TableName=table(), Item=to_av(item), **condition)
-    except dynamodb().exceptions.ConditionalCheckFailedException as exc:
+        if expected is None:
+            dynamo.put(item, condition="attribute_not_exists(PK)")
+        else:
+            dynamo.put(item, condition="version = :v", values={":v": expected})
+    except dynamo.ConditionFailed as exc:
         raise PointerMoved(version) from exc
     forget_pointer()
 

@@ -219,7 +219,7 @@ def search(
     cursor: str | None,
 ) -> dict[str, Any]:
     """One page of establishments matching every key given, best match first."""
-    from s2s.adapters import store
+    from s2s.adapters import cursors
 
     text = (q or "").strip()
     if not text and not la and not (postcode or "").strip():
@@ -233,7 +233,7 @@ def search(
     offset = 0
     query = {"q": text, "la": la, "postcode": postcode, "status": status}
     if cursor:
-        state = store.decode_cursor(cursor)
+        state = cursors.decode_cursor(cursor)
         if state.get("query") != query or not isinstance(state.get("offset"), int):
             raise InvalidRequest(
                 "The cursor belongs to another search.", details=[{"field": "cursor", "reason": "invalid"}]
@@ -249,7 +249,7 @@ def search(
     page = hits[offset : offset + limit]
     next_cursor = None
     if offset + limit < len(hits):
-        next_cursor = store.encode_cursor({"query": query, "offset": offset + limit, "version": load.version})
+        next_cursor = cursors.encode_cursor({"query": query, "offset": offset + limit, "version": load.version})
     return {
         "items": [_summary(load, load.records[i]) for i in page],
         "next_cursor": next_cursor,
