@@ -419,6 +419,19 @@ def test_a_search_during_a_reimport_sees_the_old_load_until_the_pointer_moves(aw
     assert old not in versions
 
 
+def test_each_import_through_the_bucket_deletes_the_load_before_the_one_it_replaces(aws):
+    import_sample(aws)
+    first = pointer_version()
+    import_files(aws, *generated(80, 12))
+    second = pointer_version()
+    import_files(aws, *generated(90, 13))
+    third = pointer_version()
+
+    assert len({first, second, third}) == 3
+    assert {k.split("/")[1] for k in directory_objects(aws)} == {second, third}
+    assert show(CLOSED).body["directory"]["version"] == third
+
+
 def test_concurrent_searches_see_one_whole_load_or_the_other(aws):
     import_sample(aws)
     old_answer = search(q="school", la="823", limit=100).body
@@ -476,6 +489,7 @@ def test_lists_a_transfers_page_and_reports_name_schools_from_the_directory(aws)
         claims=sender,
         path_params={"id": transfer_id},
     )
+    repository.reset_cache()  # the report function runs in its own containers: it reads the load itself
     by_school = call(
         report_handler(), "GET", "/reports/transfers", claims=la_claims("823"), query={"group_by": "school"}
     )
@@ -512,6 +526,7 @@ def test_emails_name_both_schools_from_the_directory(aws, monkeypatch):
     monkeypatch.setattr(ses, "send_email", lambda sender, to, subject, text, html: sent.append(text) or "message-1")
     event = next(e for e in queued_events(aws) if e["type"] == "transfer.available")
     event.pop("_attributes")
+    repository.reset_cache()  # as the notify function's own container, which has not read the load yet
 
     notify_events.lambda_handler(sqs_event(sqs_record(json.dumps(event))), FakeContext())
 
