@@ -2,9 +2,9 @@
 `message.received` event on the TransferEvents topic.
 
 Item layout: `MSG#<id>` / `MSG`, one item per message, read with GetItem or Query only (never a
-Scan). Its index keys reuse the table's overloaded indexes under partitions of their own, so no new
-index is needed (CloudFormation adds one GSI per deploy) and nothing of the transfers' lists meets
-a message:
+Scan), through `s2s.adapters.dynamo` (its codec and the paginator). Its index keys reuse the
+table's overloaded indexes under partitions of their own, so no new index is needed
+(CloudFormation adds one GSI per deploy) and nothing of the transfers' lists meets a message:
 
 - GSI1 `MSGTO#<recipient>`: the recipient's inbox, until the recipient deletes it;
 - GSI2 `MSGFROM#<sender>`: the sender's sent box, until the sender deletes it;
@@ -37,7 +37,8 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from s2s.adapters.aws import dynamodb, kms, sns
+from s2s.adapters import dynamo
+from s2s.adapters.aws import kms, sns
 from s2s.domain import clock
 from s2s.domain.messages import Message, Side
 from s2s.runtime.settings import get_settings
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 SK = "MSG"
 KMS_PART_BYTES = 4096  # the most KMS Encrypt takes in one call
 
-# index -> (partition prefix, attribute holding the partition's value)
+# index -> the prefix of its partitions that hold messages
 INBOX, SENT, THREAD, TRANSFER, UNREAD = "GSI1", "GSI2", "GSI3", "GSI4", "GSI5"
 _PREFIX = {INBOX: "MSGTO#", SENT: "MSGFROM#", THREAD: "MSGTHREAD#", TRANSFER: "MSGXFER#", UNREAD: "MSGUNREAD#"}
 
@@ -61,37 +62,8 @@ class MessageKeyMissing(RuntimeError):
     """MESSAGE_KEY_ID is not set: bodies cannot be encrypted or read."""
 
 
-# ---------------------------------------------------------------------------- (de)serialising
-
-
-def _serializer() -> Any:
-    from boto3.dynamodb.types import TypeSerializer
-
-    return TypeSerializer()
-
-
-def _deserializer() -> Any:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    return TypeDeserializer()
-
-
-def _to_av(data: dict[str, Any]) -> dict[str, Any]:
-    ser = _serializer()
-    return {k: ser.serialize(v) for k, v in data.items() if v is not None}
-
-
-def _from_av(item: dict[str, Any]) -> dict[str, Any]:
-    de = _deserializer()
-    return {k: de.deserialize(v) for k, v in item.items()}
-
-
-def _table() -> str:
-    return get_settings().table_name
-
-
-def _key(message_id: str) -> dict[str, Any]:
-    return {"PK": {"S": f"MSG#{message_id}"}, "SK": {"S": SK}}
+def _key(message_id: str) -> dynamo.RawItem:
+    return dynamo.key(f"MSG#{message_id}", SK)
 
 
 def partition(index: str, value: str) -> str:
@@ -130,6 +102,7 @@ def message_from(data: dict[str, Any]) -> Message:
 
 
 def _parts_from(data: dict[str, Any]) -> list[bytes]:
+    # boto3 reads binary attributes as `Binary`, whose `value` is the bytes.
     return [bytes(getattr(part, "value", part)) for part in data.get("body_parts") or []]
 
 
@@ -212,62 +185,46 @@ def _item(m: Message, parts: list[bytes]) -> dict[str, Any]:
     }
     if m.transfer_id:
         data.update({"GSI4PK": partition(TRANSFER, m.transfer_id), "GSI4SK": sort_key})
-    return _to_av(data)
+    return data
 
 
 def quota_charge(org: str, at: datetime, max_count: int) -> TransactWriteItemTypeDef:
-    """The conditional update that books one more message for `org` today."""
-    return {
-        "Update": {
-            "TableName": _table(),
-            "Key": {"PK": {"S": f"QUOTA#{org}"}, "SK": {"S": f"D#{clock.day(at)}"}},
-            "UpdateExpression": "ADD messages :one SET #ttl = :ttl",
-            "ConditionExpression": "attribute_not_exists(messages) OR messages < :max",
-            "ExpressionAttributeNames": {"#ttl": "ttl"},
-            "ExpressionAttributeValues": {
-                ":one": {"N": "1"},
-                ":max": {"N": str(max_count)},
-                ":ttl": {"N": str(_epoch(at + timedelta(days=3)))},
-            },
-        }
-    }
+    """The conditional update that books one more message for `org` today (beside the uploads'
+    counters on the same item)."""
+    return dynamo.update_op(
+        dynamo.key(f"QUOTA#{org}", f"D#{clock.day(at)}"),
+        "ADD messages :one SET #ttl = :ttl",
+        condition="attribute_not_exists(messages) OR messages < :max",
+        names={"#ttl": "ttl"},
+        values={":one": 1, ":max": max_count, ":ttl": _epoch(at + timedelta(days=3))},
+    )
 
 
 def create(m: Message, parts: list[bytes], at: datetime, max_per_day: int) -> None:
     """Write the message and charge the quota in one transaction; QuotaUsedUp when it is spent."""
-    client = dynamodb()
     try:
-        client.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": _table(),
-                        "Item": _item(m, parts),
-                        "ConditionExpression": "attribute_not_exists(PK)",
-                    }
-                },
+        dynamo.transact(
+            [
+                dynamo.put_op(_item(m, parts), condition="attribute_not_exists(PK)"),
                 quota_charge(m.sender, at, max_per_day),
             ]
         )
-    except client.exceptions.TransactionCanceledException as exc:
-        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+    except dynamo.TransactionCancelled as exc:
+        if exc.failed(1):
             raise QuotaUsedUp(m.sender) from None
-        raise RuntimeError(f"the message was not written: {reasons}") from None
+        raise
 
 
 def mark_read(m: Message, at: str, user: str, email: str) -> bool:
     """Record the recipient organisation's first read. False when someone there read it first."""
-    client = dynamodb()
     try:
-        client.update_item(
-            TableName=_table(),
-            Key=_key(m.message_id),
-            UpdateExpression="SET read_at = :at, read_by = :user, read_by_email = :email REMOVE GSI5PK, GSI5SK",
-            ConditionExpression="attribute_exists(PK) AND attribute_not_exists(read_at)",
-            ExpressionAttributeValues={":at": {"S": at}, ":user": {"S": user}, ":email": {"S": email}},
+        dynamo.update(
+            _key(m.message_id),
+            "SET read_at = :at, read_by = :user, read_by_email = :email REMOVE GSI5PK, GSI5SK",
+            condition="attribute_exists(PK) AND attribute_not_exists(read_at)",
+            values={":at": at, ":user": user, ":email": email},
         )
-    except client.exceptions.ConditionalCheckFailedException:
+    except dynamo.ConditionFailed:
         return False
     return True
 
@@ -275,23 +232,20 @@ def mark_read(m: Message, at: str, user: str, email: str) -> bool:
 def delete_side(m: Message, side: Side) -> bool:
     """Take the message off one side (its box, and for the recipient its unread entry). When both
     sides have deleted it, the item goes, body and all. True when the item is gone."""
-    client = dynamodb()
     remove = "GSI2PK, GSI2SK" if side == "sender" else "GSI1PK, GSI1SK, GSI5PK, GSI5SK"
     try:
-        answer = client.update_item(
-            TableName=_table(),
-            Key=_key(m.message_id),
-            UpdateExpression=f"SET deleted_by_{side} = :yes REMOVE {remove}",
-            ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeValues={":yes": {"BOOL": True}},
-            ReturnValues="ALL_NEW",
+        dynamo.update(
+            _key(m.message_id),
+            f"SET deleted_by_{side} = :yes REMOVE {remove}",
+            condition="attribute_exists(PK)",
+            values={":yes": True},
         )
-    except client.exceptions.ConditionalCheckFailedException:
-        return True
-    now = answer.get("Attributes", {})
-    if not (now.get("deleted_by_sender", {}).get("BOOL") and now.get("deleted_by_recipient", {}).get("BOOL")):
+        dynamo.delete(
+            _key(m.message_id),
+            condition="attribute_exists(deleted_by_sender) AND attribute_exists(deleted_by_recipient)",
+        )
+    except dynamo.ConditionFailed:
         return False
-    client.delete_item(TableName=_table(), Key=_key(m.message_id))
     return True
 
 
@@ -299,71 +253,58 @@ def delete_side(m: Message, side: Side) -> bool:
 
 
 def get(message_id: str) -> tuple[Message, list[bytes]] | None:
-    item = dynamodb().get_item(TableName=_table(), Key=_key(message_id), ConsistentRead=True).get("Item")
-    if not item:
+    data = dynamo.get(_key(message_id), consistent=True)
+    if data is None:
         return None
-    data = _from_av(item)
     return message_from(data), _parts_from(data)
 
 
-def index_position(item: dict[str, Any], index: str) -> dict[str, Any]:
-    """Where a page stopped: the key of its last item in `index`, as a start key for the next."""
-    return {name: {"S": str(item[name]["S"])} for name in ("PK", "SK", f"{index}PK", f"{index}SK")}
-
-
-def _query(
+def _live(
     index: str, value: str, *, newest_first: bool, now: str, start: dict[str, Any] | None, page_size: int
 ) -> Iterator[dict[str, Any]]:
-    """The raw items of one index partition that have not expired, page by page (a paginator)."""
-    kwargs: dict[str, Any] = {
-        "TableName": _table(),
-        "IndexName": index,
-        "KeyConditionExpression": "#pk = :pk",
-        "FilterExpression": "expires_at > :now",
-        "ExpressionAttributeNames": {"#pk": f"{index}PK"},
-        "ExpressionAttributeValues": {":pk": {"S": partition(index, value)}, ":now": {"S": now}},
-        "ScanIndexForward": not newest_first,
-        "PaginationConfig": {"PageSize": page_size},
-    }
-    if start:
-        kwargs["ExclusiveStartKey"] = start
-    for page in dynamodb().get_paginator("query").paginate(**kwargs):
-        yield from page.get("Items", [])
+    """The items of one index partition that have not expired (`now` empty: all of them), lazily."""
+    for item in dynamo.query(
+        f"{index}PK = :pk",
+        {":pk": partition(index, value)},
+        index=index,
+        newest_first=newest_first,
+        page_size=page_size,
+        start=start,
+    ):
+        if not now or str(item["expires_at"]) > now:
+            yield item
 
 
 def page(
     index: str, value: str, *, limit: int, start: dict[str, Any] | None, now: str
 ) -> tuple[list[Message], dict[str, Any] | None]:
     """One page of a box, newest first, and where the next one starts (None at the end)."""
-    raw: list[dict[str, Any]] = []
-    for item in _query(index, value, newest_first=True, now=now, start=start, page_size=min(limit + 1, 100)):
-        raw.append(item)
-        if len(raw) > limit:
+    items: list[dict[str, Any]] = []
+    for item in _live(index, value, newest_first=True, now=now, start=start, page_size=min(limit + 1, 100)):
+        items.append(item)
+        if len(items) > limit:
             break
-    more = len(raw) > limit
-    raw = raw[:limit]
-    next_start = index_position(raw[-1], index) if more and raw else None
-    return [message_from(_from_av(item)) for item in raw], next_start
+    more = len(items) > limit
+    items = items[:limit]
+    next_start = dynamo.start_key(items[-1], index) if more and items else None
+    return [message_from(item) for item in items], next_start
 
 
 def count_unread(org: str, now: str) -> int:
     """How many messages nobody at `org` has read (and that have not expired)."""
-    kwargs: dict[str, Any] = {
-        "TableName": _table(),
-        "IndexName": UNREAD,
-        "KeyConditionExpression": "GSI5PK = :pk",
-        "FilterExpression": "expires_at > :now",
-        "ExpressionAttributeValues": {":pk": {"S": partition(UNREAD, org)}, ":now": {"S": now}},
-        "Select": "COUNT",
-    }
-    return sum(int(p.get("Count", 0)) for p in dynamodb().get_paginator("query").paginate(**kwargs))
+    return sum(
+        1
+        for item in dynamo.query(
+            "GSI5PK = :pk", {":pk": partition(UNREAD, org)}, index=UNREAD, projection="expires_at", page_size=100
+        )
+        if str(item["expires_at"]) > now
+    )
 
 
 def thread(thread_id: str) -> list[tuple[Message, list[bytes]]]:
     """Every message of a thread still stored, oldest first, expired ones included (shown as expired)."""
     out = []
-    for item in _query(THREAD, thread_id, newest_first=False, now="", start=None, page_size=100):
-        data = _from_av(item)
+    for data in _live(THREAD, thread_id, newest_first=False, now="", start=None, page_size=100):
         out.append((message_from(data), _parts_from(data)))
     return out
 
@@ -371,8 +312,8 @@ def thread(thread_id: str) -> list[tuple[Message, list[bytes]]]:
 def for_transfer(transfer_id: str, now: str) -> list[Message]:
     """The messages attached to a transfer that have not expired, oldest first."""
     return [
-        message_from(_from_av(item))
-        for item in _query(TRANSFER, transfer_id, newest_first=False, now=now, start=None, page_size=100)
+        message_from(item)
+        for item in _live(TRANSFER, transfer_id, newest_first=False, now=now, start=None, page_size=100)
     ]
 
 
