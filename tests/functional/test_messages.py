@@ -162,9 +162,21 @@ def test_the_dfe_cannot_send_or_list(aws: Any) -> None:
     assert listing(dfe_claims()).status == 403
 
 
-def test_no_token_is_a_401(aws: Any) -> None:
-    assert send(None, B).status == 401  # type: ignore[arg-type]
-    assert api("GET", "/messages", None).status == 401
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/messages"),
+        ("GET", "/messages"),
+        ("GET", "/messages/{id}"),
+        ("DELETE", "/messages/{id}"),
+        ("GET", "/transfers/{id}/messages"),
+    ],
+)
+def test_every_route_needs_a_token(aws: Any, method: str, path: str) -> None:
+    body = {"to": B, "subject": SUBJECT, "body": BODY} if method == "POST" else None
+    reply = api(method, path, None, body=body, path_params={"id": "0" * 32} if "{id}" in path else None)
+
+    assert reply.status == 401 and reply.error == "unauthorized"
 
 
 def test_an_unknown_message_is_a_404(aws: Any) -> None:
@@ -359,6 +371,8 @@ def test_a_message_expires_with_the_retention_period(aws: Any) -> None:
     assert read(la_claims(A_LA), message_id).status == 404  # still nothing at all for anyone else
     assert listing(school_claims(B)).body["messages"] == [] and listing(school_claims(B)).body["unread_count"] == 0
     assert send(school_claims(B), A, reply_to=message_id).status == 201  # a reply may still start from it
+    assert api("DELETE", "/messages/{id}", school_claims(B), path_params={"id": message_id}).status == 204
+    assert read(school_claims(B), message_id).status == 404  # deleted: gone, not just expired
 
 
 def test_an_expired_message_in_a_thread_shows_no_subject_or_body(aws: Any) -> None:
