@@ -15,8 +15,8 @@ import notify_events
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
+from s2s.adapters import dynamo, organisations, subscriptions, transfers
 from s2s.adapters import messages as repo
-from s2s.adapters import store, subscriptions
 from s2s.domain import clock
 from support.factories import transfer
 from support.flows import drain
@@ -66,19 +66,19 @@ def put_transfer(**overrides: Any) -> str:
         "expires_at": clock.iso(clock.now() + timedelta(days=60)),
     }
     t = transfer(**(fields | overrides))
-    boto3.client("dynamodb").put_item(TableName=store.table(), Item=store.transfer_item(t))
+    dynamo.put(transfers.transfer_item(t))
     return t.transfer_id
 
 
 def raw_item(message_id: str) -> dict[str, Any] | None:
-    return boto3.client("dynamodb").get_item(TableName=store.table(), Key=repo._key(message_id)).get("Item")
+    return boto3.client("dynamodb").get_item(TableName=dynamo.table(), Key=repo._key(message_id)).get("Item")
 
 
 # ---------------------------------------------------------------------------- send and read
 
 
 def test_a_message_is_sent_with_201_and_the_recipient_reads_it_with_its_thread(aws: Any) -> None:
-    store.remember_org_name(B, "Riverside Academy", clock.now())
+    organisations.remember_name(B, "Riverside Academy", clock.now())
     reply = send(school_claims(A, name="Oakfield Primary"), B)
 
     assert reply.status == 201
@@ -226,7 +226,7 @@ def test_an_la_message_is_between_the_la_and_its_correspondent_only(aws: Any) ->
 
 
 def test_the_first_read_is_the_receipt_the_sender_sees_as_organisation_and_time(aws: Any) -> None:
-    store.remember_org_name(B, "Riverside Academy", clock.now())
+    organisations.remember_name(B, "Riverside Academy", clock.now())
     message_id = sent_id(send(school_claims(A), B))
     reader = school_claims(B, sub="user-b-reader", email="reader@b.school.example")
     assert read(school_claims(A), message_id).body["message"]["read"] is None  # the sender reading is no receipt
@@ -465,7 +465,7 @@ def _ses_sent() -> list[Any]:
 
 
 def test_the_email_says_only_that_a_message_is_waiting_once_per_address(aws: Any) -> None:
-    store.remember_org_name(A, "Oakfield Primary", clock.now())
+    organisations.remember_name(A, "Oakfield Primary", clock.now())
     for n, address in enumerate(("office@b.school.example", "head@b.school.example")):
         subscriptions.subscribe(B, address, f"user-b-{n}", "Riverside Academy")
     subscriptions.subscribe(A, "office@a.school.example", "user-a", "Oakfield Primary")

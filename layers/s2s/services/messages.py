@@ -13,8 +13,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from s2s.adapters import cursors, organisations, transfers
 from s2s.adapters import messages as repo
-from s2s.adapters import store
 from s2s.domain import clock
 from s2s.domain.errors import Forbidden, Gone, InvalidRequest, NotFound, Throttled, TooLarge
 from s2s.domain.messages import (
@@ -62,7 +62,7 @@ def _visible(principal: Principal, message_id: str) -> tuple[Message, list[bytes
 
 def _names(messages: list[Message]) -> dict[str, str]:
     orgs = {m.recipient for m in messages} | {m.sender for m in messages}
-    return store.org_names(orgs) if orgs else {}
+    return organisations.names(orgs) if orgs else {}
 
 
 def summary(principal: Principal, m: Message, names: dict[str, str]) -> dict[str, Any]:
@@ -142,7 +142,7 @@ def send(
         else:
             thread_id = parent[0].thread_id
     if transfer_id is not None:
-        t = store.get_transfer(transfer_id, consistent=False)
+        t = transfers.get_transfer(transfer_id, consistent=False)
         if t is None or not can_see(principal, t):
             problems.append(_problem("transfer_id", "unknown_transfer", "is not a transfer your organisation can see"))
         elif not can_see(as_principal(to), t):
@@ -180,7 +180,7 @@ def send(
             retry_after=seconds_until_tomorrow(now),
             code="message_quota",
         ) from None
-    store.remember_org_name(principal.org, principal.org_name, now)
+    organisations.remember_name(principal.org, principal.org_name, now)
     count(Metric.MESSAGES_SENT)
     logger.info(
         "message sent",
@@ -265,7 +265,7 @@ def list_box(principal: Principal, *, box: Box, unread: bool, limit: int, cursor
     index = (repo.UNREAD if unread else repo.INBOX) if box == "inbox" else repo.SENT
     start = None
     if cursor:
-        state = store.decode_cursor(cursor)
+        state = cursors.decode_cursor(cursor)
         if state.get("list") != f"messages:{box}:{int(unread)}":
             raise _bad_cursor("The cursor belongs to another list. Ask for the first page again (leave out cursor).")
         start = state.get("at")
@@ -275,7 +275,7 @@ def list_box(principal: Principal, *, box: Box, unread: bool, limit: int, cursor
     found, next_start = repo.page(index, principal.org, limit=limit, start=start, now=now)
     names = _names(found)
     next_cursor = (
-        store.encode_cursor({"list": f"messages:{box}:{int(unread)}", "at": next_start}) if next_start else None
+        cursors.encode_cursor({"list": f"messages:{box}:{int(unread)}", "at": next_start}) if next_start else None
     )
     return {
         "messages": [summary(principal, m, names) for m in found],
@@ -288,7 +288,7 @@ def for_transfer(principal: Principal, transfer_id: str) -> dict[str, Any]:
     """The messages attached to a transfer, for a caller who may see the transfer and is one of a
     message's two organisations (an LA sees its schools' files, not their messages)."""
     _require_school_or_la(principal)
-    t = store.get_transfer(transfer_id, consistent=False)
+    t = transfers.get_transfer(transfer_id, consistent=False)
     if t is None or not can_see(principal, t):
         raise NotFound("There is no transfer with that id for your organisation.", code="not_found")
     found = [m for m in repo.for_transfer(transfer_id, clock.now_iso()) if side_of(principal, m) is not None]

@@ -18,14 +18,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from s2s.adapters import ses, store, subscriptions
+from s2s.adapters import organisations, ses, subscriptions, transfers
 from s2s.contracts.events import MessageEvent, TransferEvent
 from s2s.domain import clock, emails
 from s2s.domain.messages import MESSAGE_RECEIVED
 from s2s.runtime.log import Metric, count, logger
 from s2s.runtime.settings import get_settings
 
-ACTOR = store.Actor.system("notify")
+ACTOR = transfers.Actor.system("notify")
 
 
 class MalformedEvent(ValueError):
@@ -81,7 +81,7 @@ def organisation_names(event: dict[str, Any]) -> dict[str, str]:
         *event["recipients"],
     }
     for code in sorted(c for c in codes if isinstance(c, str) and c):
-        name = store.org_name(code)
+        name = organisations.name(code)
         if name:
             names[code] = name
     source, source_name = event.get("source"), event.get("source_name")
@@ -109,7 +109,7 @@ def send_once(event: dict[str, Any], org: str, address: str, email: emails.Email
     also = []
     if event.get("transfer_id"):  # a message's email has no transfer to audit it on
         also.append(
-            store.audit_put(
+            transfers.audit_put(
                 event["transfer_id"],
                 "email_sent",
                 ACTOR,
