@@ -512,6 +512,26 @@ def test_a_failed_email_is_retried_and_sent_once(aws: Any, monkeypatch: pytest.M
     assert len(_ses_sent()) == 1
 
 
+def test_a_malformed_message_event_fails_its_record_for_the_dlq(aws: Any) -> None:
+    queue = aws.queue_urls["NotifyQueue"]
+    broken = {"type": "message.received", "recipients": [B], "source": A, "occurred_at": clock.now_iso()}
+    boto3.client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(broken))  # no message_id
+
+    assert len(drain(queue, notify_events.lambda_handler, rounds=1)) == 1  # retried, then the DLQ
+    assert _ses_sent() == []
+
+
+def test_the_message_is_kept_when_its_event_cannot_be_published(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def sns_down(event: dict[str, Any]) -> None:
+        raise RuntimeError("SNS is down")
+
+    monkeypatch.setattr(repo, "publish_received", sns_down)
+
+    message_id = sent_id(send(school_claims(A), B))
+
+    assert read(school_claims(B), message_id).body["message"]["body"] == BODY  # in B's inbox; no email
+
+
 # ---------------------------------------------------------------------------- the logs
 
 
