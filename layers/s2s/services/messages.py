@@ -187,7 +187,7 @@ def send(
         extra={**principal.log_fields(), "message_id": message_id, "thread_id": m.thread_id, "to": to},
     )
     _announce(m)
-    return _view(principal, m, parts, _names([m]))
+    return {**summary(principal, m, _names([m])), "body": body}  # the text we have: no Decrypt
 
 
 def _announce(m: Message) -> None:
