@@ -196,6 +196,9 @@ class LocalStack:
         except OSError as exc:
             raise PortInUse(f"cannot listen on {host}:{self.options.port} ({exc.strerror})") from None
         self.api_server.daemon_threads = True
+        from s2s_cli.local.functions import per_environment_log_keys
+
+        per_environment_log_keys()
         try:
             self.portal_server = make_portal_server(host, self.options.portal_port_in_use, lambda: self.portal_config)
         except OSError as exc:
