@@ -384,11 +384,19 @@ def test_the_role_arn_the_local_stack_uses_is_the_templates():
     )
 
 
-def test_the_role_trusts_only_the_uln_function_and_grants_no_wildcard_secret():
-    role = calls.load_template()["Resources"]["LrsOrgAccessRole"]["Properties"]
+def test_the_role_trusts_only_the_template_functions_that_need_it_and_grants_no_wildcard_secret():
+    template = calls.load_template()
+    role = template["Resources"]["LrsOrgAccessRole"]["Properties"]
     [trust] = role["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Principal"] == {"AWS": {"Fn::GetAtt": ["UlnApiFunctionRole", "Arn"]}}
+    principals = trust["Principal"]["AWS"]
+    principals = principals if isinstance(principals, list) else [principals]
+    functions = {name for name, res in template["Resources"].items() if res["Type"] == "AWS::Serverless::Function"}
+    assert {"Fn::GetAtt": ["UlnApiFunctionRole", "Arn"]} in principals
+    for principal in principals:  # each a function's own role (SAM names it <Function>Role), never an account
+        logical = principal["Fn::GetAtt"][0]
+        assert logical.removesuffix("Role") in functions and principal["Fn::GetAtt"][1] == "Arn"
     assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+    assert set(trust) == {"Effect", "Principal", "Action"}
     for statement in role["Policies"][0]["PolicyDocument"]["Statement"]:
         resource = calls.resolve(statement["Resource"])
         if resource.startswith("arn:aws:secretsmanager"):
