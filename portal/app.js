@@ -13,6 +13,7 @@ import {
 } from "./dom.js";
 import { historyRows, mayShowPeople, orgLabel } from "./history.js";
 import { loadNaming, NamingError } from "./naming.js";
+import { composePage, configureMessages, messageInbox, sentMessages, threadPage, transferMessagesSection } from "./messages.js";
 
 const SERVICE = "Send files school to school";
 
@@ -50,6 +51,10 @@ const ROUTES = [
   [/^\/undownloaded$/, undownloadedPage],
   [/^\/lost-pupils$/, lostPupilsPage],
   [/^\/lrs-registration$/, lrsRegistrationPage],
+  [/^\/messages$/, messageInbox],
+  [/^\/messages\/sent$/, sentMessages],
+  [/^\/messages\/new$/, composePage],
+  [/^\/messages\/([A-Za-z0-9_-]{1,100})$/, (id) => threadPage(id)],
 ];
 
 // Who may open which page; anyone else is sent home.
@@ -63,6 +68,9 @@ const ALLOWED = {
   "/undownloaded": ["la", "dfe"],
   "/lost-pupils": ["la"],
   "/lrs-registration": ["school", "la"],
+  "/messages": ["school", "la"],
+  "/messages/sent": ["school", "la"],
+  "/messages/new": ["school", "la"],
 };
 
 export function navigate(path, { replaceState = false } = {}) {
@@ -99,6 +107,8 @@ async function route() {
   }
 }
 
+configureMessages({ page, pageWithCaption, navigate, user: () => user });
+
 function notFound() {
   page("Page not found", p("If you typed the web address, check it is correct."), p(h("a", { href: "/", class: "govuk-link" }, "Go to the start")));
 }
@@ -124,7 +134,12 @@ function pageWithCaption(caption, title, ...content) {
 function showError(error) {
   if (error instanceof StaleNavigation) return; // the page it was for is gone
   if (error instanceof ApiError && error.status === 401) return signInPage(location.pathname);
-  const title = error instanceof ApiError && error.status === 404 ? "File not found" : "Sorry, there is a problem";
+  const thing = location.pathname.startsWith("/messages/") ? "Message" : "File";
+  const title = error instanceof ApiError && error.status === 404
+    ? `${thing} not found`
+    : error instanceof ApiError && error.status === 410 && thing === "Message"
+      ? "This message has expired"
+      : "Sorry, there is a problem";
   page(title, errorSummary([[error.message, null]]));
 }
 
@@ -149,11 +164,11 @@ window.addEventListener("popstate", route);
 
 const MENUS = {
   school: [
-    ["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/subscriptions", "Email alerts"],
-    ["/lrs-registration", "LRS registration"],
+    ["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/messages", "Messages"],
+    ["/subscriptions", "Email alerts"], ["/lrs-registration", "LRS registration"],
   ],
   la: [
-    ["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/la-files", "Your schools' files"],
+    ["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/messages", "Messages"], ["/la-files", "Your schools' files"],
     ["/reports", "Reports"], ["/undownloaded", "Not downloaded"], ["/lost-pupils", "Lost pupils"],
     ["/subscriptions", "Email alerts"], ["/lrs-registration", "LRS registration"],
   ],
@@ -330,6 +345,7 @@ async function transferPage(id, banner = null) {
   ]);
   const history = historyRows(transfer, user, names).map((row) => [when(row.at), row.what, row.who]);
   const rejected = transfer.status === "rejected";
+  const messages = rejected || transfer.lost_pupil ? null : await transferMessagesSection(transfer, user);
   const caption = transfer.direction === "received" ? "File sent to you" : "File you sent";
   pageWithCaption(
     caption,
@@ -359,6 +375,7 @@ async function transferPage(id, banner = null) {
         ? table("Downloads", ["When", "Who"], receipts, { "data-testid": "receipts" })
         : [h("h2", { class: "govuk-heading-m" }, "Downloads"), p(h("span", { "data-testid": "no-downloads" }, "Nobody has downloaded this file yet."))],
     history.length ? table("History", ["When", "What happened", "Who"], history, { "data-testid": "audit" }) : null,
+    messages,
   );
 }
 

@@ -80,6 +80,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
             sns=boto3.client("sns", region_name=REGION),
             sqs=boto3.client("sqs", region_name=REGION),
             secrets=boto3.client("secretsmanager", region_name=REGION),
+            kms=boto3.client("kms", region_name=REGION),
         )
         ses = boto3.client("ses", region_name=REGION)
         ses.verify_email_identity(EmailAddress=os.environ["SENDER_EMAIL"])

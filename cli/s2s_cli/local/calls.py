@@ -57,6 +57,10 @@ LOCAL_NAMES: dict[str, str] = {
 # key they are encrypted with (the functions pass it as KmsKeyId).
 RUNTIME_SECRET_KEYS: dict[str, str] = {f"{STACK_NAME}/lrs/": "FilesKey"}
 
+# moto's ids of the template's KMS keys -> their logical ids (moto cannot create a key with a chosen
+# id), so a call with the key's real id is checked against the policy's `!GetAtt Key.Arn`.
+LOCAL_KEYS: dict[str, str] = {}
+
 Grant = tuple[str, str, dict[str, str]]  # action, resource ARN, condition keys the request carries
 Handler = Callable[[Any, Any], Any]
 
@@ -389,7 +393,15 @@ def grants_for(service: str, operation: str, params: dict[str, Any]) -> list[Gra
         identity = f"arn:{PARTITION}:ses:{REGION}:{ACCOUNT}:identity/{address}"
         return [(f"ses:{operation}", identity, {"ses:FromAddress": address})]
     if service == "kms":
-        return [(f"kms:{operation}", key_arn(str(params.get("KeyId", "*"))), {})]
+        # The condition keys an encryption context carries (a policy may require one).
+        context = {f"kms:EncryptionContext:{k}": str(v) for k, v in (params.get("EncryptionContext") or {}).items()}
+        return [
+            (
+                f"kms:{operation}",
+                key_arn(LOCAL_KEYS.get(str(params.get("KeyId", "*")), str(params.get("KeyId", "*")))),
+                context,
+            )
+        ]
     return [(f"{service}:{operation}", "*", {})]
 
 

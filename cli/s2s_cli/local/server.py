@@ -259,6 +259,7 @@ class LocalStack:
             sns=client("sns"),
             sqs=client("sqs"),
             secrets=client("secretsmanager"),
+            kms=client("kms"),
         )
         self.resources = resources
         sender = os.environ.get("SENDER_EMAIL") or LOCAL_SENDER

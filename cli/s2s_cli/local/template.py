@@ -145,6 +145,7 @@ class LocalResources:
     # template names them for a stack called s2s in moto's account (tests/template checks this).
     lrs_org_role_arn: str = "arn:aws:iam::123456789012:role/s2s-lrs-org-access"
     lrs_secret_prefix: str = "s2s/lrs/"  # noqa: S105 - a name, not a password
+    message_key_id: str = ""  # the FilesKey moto made, which message bodies are encrypted under
 
     def environment(self) -> dict[str, str]:
         env = {
@@ -156,6 +157,8 @@ class LocalResources:
         }
         if self.cursor_secret_arn:
             env["CURSOR_SECRET_ARN"] = self.cursor_secret_arn
+        if self.message_key_id:
+            env["MESSAGE_KEY_ID"] = self.message_key_id
         return env
 
 
@@ -177,6 +180,7 @@ def create_resources(
     secrets: SecretsManagerClient,
     names: LocalResources | None = None,
     template: dict[str, Any] | None = None,
+    kms: Any = None,
 ) -> LocalResources:
     """Create the table, bucket, queues (with their redrive), topic, subscriptions and the
     S3 notification from the template's own properties."""
@@ -264,4 +268,12 @@ def create_resources(
         names.cursor_secret_arn = secrets.create_secret(
             Name="s2s-cursor-key", SecretString=token_urlsafe(length)[:length]
         )["ARN"]
+    if kms is not None and "FilesKey" in res:
+        from s2s_cli.local.calls import LOCAL_KEYS
+
+        key_id = kms.create_key(Description=res["FilesKey"]["Properties"].get("Description", ""))["KeyMetadata"][
+            "KeyId"
+        ]
+        LOCAL_KEYS[key_id] = "FilesKey"
+        names.message_key_id = key_id
     return names

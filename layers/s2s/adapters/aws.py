@@ -44,6 +44,10 @@ def ses() -> SESClient:
     return _client("ses")
 
 
+def kms() -> Any:  # no mypy_boto3_kms stubs in the dev dependencies
+    return _client("kms")
+
+
 def secrets() -> SecretsManagerClient:
     return _client("secretsmanager")
 

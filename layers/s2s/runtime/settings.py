@@ -54,6 +54,10 @@ class Settings(BaseModel):
     expiring_within_days: Annotated[Positive, Field(validation_alias="EXPIRING_WITHIN_DAYS")] = 7
     daily_upload_count: Annotated[Positive, Field(validation_alias="DAILY_UPLOAD_COUNT")] = 500
     daily_upload_bytes: Annotated[Positive, Field(validation_alias="DAILY_UPLOAD_BYTES")] = 2 * 1024 * 1024 * 1024
+    # Secure messages: the KMS key their bodies are encrypted under (the messages function only), and
+    # how many messages an organisation may send per day.
+    message_key_id: Annotated[str, Field(validation_alias="MESSAGE_KEY_ID")] = ""
+    daily_message_count: Annotated[Positive, Field(validation_alias="DAILY_MESSAGE_COUNT")] = 200
     # The key that signs list cursors: CURSOR_KEY itself (local tools), else the secret named by
     # CURSOR_SECRET_ARN (AWS, the local stack and the tests), else one made per process.
     cursor_key: Annotated[str, Field(validation_alias="CURSOR_KEY")] = ""
