@@ -58,11 +58,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def _reset_caches() -> None:
+    from s2s.adapters import lrs_registry
     from s2s.adapters.aws import reset_clients
     from s2s.runtime.settings import get_settings
 
     reset_clients()
     get_settings.cache_clear()
+    lrs_registry.forget_cache()
 
 
 @pytest.fixture

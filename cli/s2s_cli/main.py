@@ -212,7 +212,20 @@ def _parser() -> argparse.ArgumentParser:
     update.add_argument("--verification-type", type=int, help="the LRS verification type code")
     update.add_argument("--ability-to-share", type=int, help="the LRS ability-to-share code")
     update.add_argument("--email", help="the learner's email address")
-    for leaf in (reg, find, search, update):
+    account = _sub(
+        uln,
+        "registration",
+        "your organisation's LRS account: show it; register it with --username; --forget it",
+    )
+    ids = account.add_mutually_exclusive_group()
+    ids.add_argument("--ukprn", help="your organisation's UKPRN (8 digits)")
+    ids.add_argument("--organisation-ref", help="your LRS organisation reference, if you have no UKPRN")
+    account.add_argument("--username", help="register: the LRS web service user name (asks for the password)")
+    account.add_argument(
+        "--password-file", type=Path, help="read the password from this file instead of asking (never printed)"
+    )
+    account.add_argument("--forget", action="store_true", help="remove your organisation's LRS account from S2S")
+    for leaf in (reg, find, search, update, account):
         _json_flag(leaf)
 
     message = _sub(sub, "message", "secure messages to and from other schools and LAs").add_subparsers(
@@ -244,7 +257,7 @@ def _parser() -> argparse.ArgumentParser:
 
     # `--api` and `--token` also after the command (`s2s inbox --token ...`), as people type them.
     leaves = [p for name, p in sub.choices.items() if name not in ("local", "portal", "uln", "pack", "message")]
-    leaves += [reg, find, search, update]
+    leaves += [reg, find, search, update, account]
     leaves += [msend, mlist, mread]
     for leaf in leaves:
         leaf.add_argument("--api", default=argparse.SUPPRESS, help="the API's URL (default: S2S_API)")
@@ -671,7 +684,54 @@ def _learner_body(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def _lrs_password(args: argparse.Namespace) -> str:
+    if args.password_file is not None:
+        try:
+            text = args.password_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.password_file}: {exc.strerror}") from None
+        password = text.rstrip("\r\n")
+    else:
+        password = getpass.getpass("LRS password (not shown): ")
+    if not password:
+        raise UsageError("no password given")
+    return password
+
+
+def _uln_registration(args: argparse.Namespace) -> int:
+    client = _client(args)
+    if args.forget:
+        if args.username or args.ukprn or args.organisation_ref:
+            raise UsageError("--forget takes no account details")
+        client.request("DELETE", "/uln/registration")
+        print("Your organisation's LRS account is no longer kept by S2S.")
+        return 0
+    if args.username:
+        if not (args.ukprn or args.organisation_ref):
+            raise UsageError("give --ukprn (or --organisation-ref) with --username")
+        body = {"username": args.username, "password": _lrs_password(args)}
+        body["ukprn" if args.ukprn else "organisation_ref"] = args.ukprn or args.organisation_ref
+        client.request("PUT", "/uln/registration", json_body=body)
+        print("The LRS accepted the account; S2S keeps it for your organisation's ULN requests.")
+        return 0
+    if args.ukprn or args.organisation_ref or args.password_file:
+        raise UsageError("give --username to register an account")
+    answer = client.request("GET", "/uln/registration")
+    if args.json:
+        _print_json(answer)
+    elif not answer.get("registered"):
+        print("Your organisation has no LRS account in S2S. Register with the LRS (LRS Organisation Portal),")
+        print("then: s2s uln registration --ukprn UKPRN --username NAME")
+    else:
+        _print_fields({k: v for k, v in answer.items() if k != "registered"})
+        if answer.get("needs_attention"):
+            print("The LRS has refused this password since: register the account again.")
+    return 0
+
+
 def _uln(args: argparse.Namespace) -> int:
+    if args.uln_command == "registration":
+        return _uln_registration(args)
     client = _client(args)
     if args.uln_command == "register":
         answer = client.request("POST", "/uln/learners", json_body=_learner_body(args))
@@ -706,7 +766,9 @@ def _print_fields(data: Any, indent: str = "") -> None:
         print(f"{indent}{data}")
         return
     for key, value in data.items():
-        label = str(key).replace("_", " ").capitalize().replace("Uln", "ULN").replace("Lrs", "LRS")
+        label = str(key).replace("_", " ").capitalize()
+        for word in ("ULN", "LRS", "UKPRN"):
+            label = label.replace(word.capitalize(), word)
         if isinstance(value, dict | list):
             print(f"{indent}{label}:")
             _print_fields(value, indent + "  ")

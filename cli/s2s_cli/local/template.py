@@ -140,8 +140,11 @@ class LocalResources:
     topic_name: str = "s2s-TransferEvents"
     topic_arn: str = ""
     queue_urls: dict[str, str] = field(default_factory=dict)  # logical id -> url
-    secret_arn: str = ""
     cursor_secret_arn: str = ""
+    # The role the ULN function assumes per organisation, and where registrations are kept, as the
+    # template names them for a stack called s2s in moto's account (tests/template checks this).
+    lrs_org_role_arn: str = "arn:aws:iam::123456789012:role/s2s-lrs-org-access"
+    lrs_secret_prefix: str = "s2s/lrs/"  # noqa: S105 - a name, not a password
     message_key_id: str = ""  # the FilesKey moto made, which message bodies are encrypted under
 
     def environment(self) -> dict[str, str]:
@@ -149,7 +152,8 @@ class LocalResources:
             "TABLE_NAME": self.table,
             "BUCKET_NAME": self.bucket,
             "TOPIC_ARN": self.topic_arn,
-            "LRS_SECRET_ARN": self.secret_arn,
+            "LRS_ORG_ROLE_ARN": self.lrs_org_role_arn,
+            "LRS_SECRET_PREFIX": self.lrs_secret_prefix,
         }
         if self.cursor_secret_arn:
             env["CURSOR_SECRET_ARN"] = self.cursor_secret_arn
@@ -258,10 +262,6 @@ def create_resources(
             Attributes={"RawMessageDelivery": str(props.get("RawMessageDelivery", False)).lower()},
         )
 
-    secret = res["LrsCredentials"]["Properties"]["GenerateSecretString"]
-    value = json.loads(secret["SecretStringTemplate"])
-    value.update({"ukprn": "10000001", "username": "s2s-local", secret["GenerateStringKey"]: "local-lrs-password"})
-    names.secret_arn = secrets.create_secret(Name="s2s-lrs-credentials", SecretString=json.dumps(value))["ARN"]
     if "CursorKey" in res:
         # A fresh key each time, as GenerateSecretString makes one at deploy.
         length = int(res["CursorKey"]["Properties"]["GenerateSecretString"].get("PasswordLength", 64))
