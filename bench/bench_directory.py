@@ -1,4 +1,4 @@
-"""Find a school (docs/SERVICE.md §11) at the size of the real GIAS download: the import of a
+"""Find a school (docs/SERVICE.md §12) at the size of the real GIAS download: the import of a
 generated, fictional 50,000-row establishments file (time and peak Python memory, streamed from the
 bucket as the import function reads it, with a 5,000-row file for the ratio), then warm searches
 through the real handler against the same load (median and p95 over several kinds of query), and

@@ -1,4 +1,4 @@
-"""Find a school (docs/SERVICE.md §11): search the establishment directory, and one establishment
+"""Find a school (docs/SERVICE.md §12): search the establishment directory, and one establishment
 with its predecessors and successors. For anyone signed in; answered from the load the last
 import built, never by scanning the table."""
 

@@ -1,4 +1,4 @@
-"""The directory import in AWS (docs/SERVICE.md §11): an object put under `directory/` in the files
+"""The directory import in AWS (docs/SERVICE.md §12): an object put under `directory/` in the files
 bucket (an S3 notification, through DirectoryQueue) imports the newest establishments file there
 with the newest links file. The import is idempotent (the same files give the same load), so a
 repeated delivery changes nothing."""

@@ -1,4 +1,4 @@
-"""Find a school in the portal (docs/SERVICE.md §11), in headless Chromium against a real
+"""Find a school in the portal (docs/SERVICE.md §12), in headless Chromium against a real
 `s2s local serve` (which starts with the fictional sample directory): a school finds another by
 name as it types, copies its LAESTAB, and the upload page refuses a file named for a closed school
 with the name for its successor, warns of a school the directory does not know, and names an open

@@ -1,4 +1,4 @@
-"""Find a school (docs/SERVICE.md §11), in-process against moto: the import through the bucket and
+"""Find a school (docs/SERVICE.md §12), in-process against moto: the import through the bucket and
 its queue, search by every key, one establishment with its links, the routing check of uploads and
 Lost Pupils claims, idempotent re-imports, and searches during a re-import."""
 

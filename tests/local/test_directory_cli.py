@@ -1,4 +1,4 @@
-"""Find a school with the `s2s` client against the local stack (docs/SERVICE.md §11): the stack
+"""Find a school with the `s2s` client against the local stack (docs/SERVICE.md §12): the stack
 starts with the fictional sample loaded; `s2s directory search|show`; `s2s send` refuses a closed
 school's file with the renamed one and warns of an unknown school before uploading; `s2s directory
 import` loads new files through the stack's bucket and returns once searches answer from them."""

@@ -1,4 +1,4 @@
-"""Where the establishment directory lives (docs/SERVICE.md §11): immutable load objects in the
+"""Where the establishment directory lives (docs/SERVICE.md §12): immutable load objects in the
 files bucket and one pointer item in the table that names the current load.
 
 - `directory/<name>.csv`: what an operator uploads, the GIAS establishments file

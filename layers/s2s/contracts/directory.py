@@ -1,4 +1,4 @@
-"""The establishment directory's API contract (docs/SERVICE.md §11): search answers and one
+"""The establishment directory's API contract (docs/SERVICE.md §12): search answers and one
 establishment with its predecessors and successors."""
 
 from __future__ import annotations

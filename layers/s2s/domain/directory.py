@@ -1,4 +1,4 @@
-"""The establishment directory (docs/SERVICE.md §11), as plain rules: reading a Get Information
+"""The establishment directory (docs/SERVICE.md §12), as plain rules: reading a Get Information
 about Schools (GIAS) "all establishment data" CSV and its links CSV row by row, the LAESTAB of each
 row, name folding for search, and the index a load is searched with.
 

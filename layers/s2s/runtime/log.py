@@ -51,6 +51,7 @@ class Metric:
     ULN_CALLS = "UlnCalls"  # dimensions `operation` and `outcome` (answered, refused, failed)
     LRS_LATENCY = "LrsLatency"
     SWEEP_EXPIRED = "SweepExpired"
+    MESSAGES_SENT = "MessagesSent"
 
 
 def count(name: str, value: int = 1) -> None:

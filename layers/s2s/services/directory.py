@@ -1,4 +1,4 @@
-"""Find a school (docs/SERVICE.md §11): importing the GIAS files, searching the establishments, and
+"""Find a school (docs/SERVICE.md §12): importing the GIAS files, searching the establishments, and
 the routing check every upload and Lost Pupils claim makes against the directory.
 
 An import streams the files (hashing them as it reads: the same files give the same version, so a

@@ -26,7 +26,7 @@ class UploadTicket:
     transfer: Transfer
     url: str
     fields: dict[str, str]
-    warnings: tuple[directory.DestinationWarning, ...] = ()  # the directory on the destination (docs/SERVICE.md §11)
+    warnings: tuple[directory.DestinationWarning, ...] = ()  # the directory on the destination (docs/SERVICE.md §12)
 
 
 def issue_upload_ticket(
