@@ -190,3 +190,31 @@ def test_an_api_function_imports_the_http_resolver_without_every_other_resolver_
         [sys.executable, "-c", _RESOLVER_ONLY.format(paths=paths)], env=env, capture_output=True, text=True, check=True
     ).stdout
     assert json.loads(out.strip().splitlines()[-1]) == []
+
+
+def test_at_debug_the_sdk_logs_no_request_body() -> None:
+    """Lambda sets the root logger to the stack's level; at DEBUG botocore would log every request's
+    parameters (here a secret message body on its way to KMS). Our lines go to DEBUG, the SDK's not."""
+    import base64
+
+    secret = "pupil-record-zip-password-Kx81"
+    code = (
+        "import logging, boto3\n"
+        "logging.basicConfig(level=logging.DEBUG)\n"
+        "from moto import mock_aws\n"
+        "from s2s.runtime.log import logger\n"
+        "assert logger.log_level == logging.DEBUG\n"
+        "with mock_aws():\n"
+        "    kms = boto3.client('kms', region_name='eu-west-2')\n"
+        "    key = kms.create_key()['KeyMetadata']['KeyId']\n"
+        f"    kms.encrypt(KeyId=key, Plaintext={secret!r}.encode())\n"
+        "logger.debug('our own debug line')\n"
+    )
+    env = {**os.environ, "AWS_LAMBDA_LOG_LEVEL": "DEBUG"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = result.stdout + result.stderr
+    assert "our own debug line" in output
+    assert secret not in output and base64.b64encode(secret.encode()).decode() not in output

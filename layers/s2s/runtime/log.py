@@ -17,6 +17,7 @@ never logged whole."""
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import warnings
 from collections.abc import Callable
@@ -33,6 +34,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 logger = Logger(service=SERVICE, level=os.environ.get("LOG_LEVEL") or None, use_rfc3339=True)
 # The Lambda runtime puts its own handler on the root logger; one line per record is enough.
 logger._logger.propagate = "AWS_LAMBDA_FUNCTION_NAME" not in os.environ
+# The AWS SDK logs whole requests and answers at DEBUG: a message body on its way to KMS, a presigned
+# POST's fields, an LRS password read from Secrets Manager. A deployer who sets the stack's log level
+# to DEBUG gets our own lines at DEBUG, never the SDK's.
+for _sdk in ("botocore", "boto3", "s3transfer", "urllib3"):
+    logging.getLogger(_sdk).setLevel(logging.WARNING)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 # An invocation that counted nothing (most API reads) is normal, not worth a warning per request.
 warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
