@@ -327,8 +327,8 @@ class LocalStack:
         return workers
 
     def register_with_fake_lrs(self, claims: dict[str, str]) -> None:
-        """The first time an organisation's token is used, register the fake LRS's development
-        account for it, through the ULN function's own PUT /uln/registration (checked with the
+        """The first time an organisation's token is used on a ULN route, register the fake LRS's
+        development account for it, through the ULN function's own PUT /uln/registration (checked with the
         fake like any registration), so the ULN walkthrough needs no set-up. Once per organisation
         per run: a registration the user then removes stays removed."""
         if self._lrs is None:
@@ -527,10 +527,11 @@ def _api_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
                 except auth.InvalidToken:
                     self._json(401, {"message": "Unauthorized"}, {"WWW-Authenticate": "Bearer"})
                     return
-                try:
-                    stack.register_with_fake_lrs(claims)
-                except Exception:
-                    log.exception("registering the fake LRS account failed")
+                if route.path.startswith("/uln/"):  # only the ULN routes need an LRS account
+                    try:
+                        stack.register_with_fake_lrs(claims)
+                    except Exception:
+                        log.exception("registering the fake LRS account failed")
             event = http_event(
                 route,
                 path=path,
