@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import IO, Any
 from xml.sax.saxutils import XMLGenerator
+from xml.sax.xmlreader import AttributesImpl
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
@@ -201,7 +202,7 @@ class CtfBatchReader:
 
     def _next(self) -> tuple[str, ET.Element] | None:
         try:
-            return next(self._events)  # type: ignore[no-any-return]
+            return next(self._events)
         except StopIteration:
             return None
         except DefusedXmlException as exc:
@@ -300,17 +301,20 @@ class ReturnPupil:
     sex: int | None
 
 
+_NO_ATTRIBUTES: AttributesImpl[str] = AttributesImpl({})
+
+
 class _Xml:
     def __init__(self, out: IO[bytes]) -> None:
         self.gen = XMLGenerator(out, encoding="utf-8", short_empty_elements=True)
 
     def leaf(self, name: str, text: str) -> None:
-        self.gen.startElement(name, {})
+        self.gen.startElement(name, _NO_ATTRIBUTES)
         self.gen.characters(text)  # escaped by the generator: a value can never become markup
         self.gen.endElement(name)
 
     def open(self, name: str) -> None:
-        self.gen.startElement(name, {})
+        self.gen.startElement(name, _NO_ATTRIBUTES)
 
     def close(self, name: str) -> None:
         self.gen.endElement(name)
