@@ -152,6 +152,8 @@ class LocalResources:
         }
         if self.cursor_secret_arn:
             env["CURSOR_SECRET_ARN"] = self.cursor_secret_arn
+        if "UlnBatchQueue" in self.queue_urls:
+            env["ULN_BATCH_QUEUE_URL"] = self.queue_urls["UlnBatchQueue"]
         return env
 
 

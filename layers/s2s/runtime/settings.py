@@ -45,6 +45,11 @@ class Settings(BaseModel):
     ] = MAX_DOWNLOAD_URL_SECONDS
     lrs_endpoint: Annotated[str, Field(validation_alias="LRS_ENDPOINT")] = ""  # the ULN function only
     lrs_secret_arn: Annotated[str, Field(validation_alias="LRS_SECRET_ARN")] = ""
+    # ULN batches (docs/SERVICE.md "ULNs in bulk"): the worker's own queue (its next steps), the first
+    # poll's delay (doubling to 15 minutes) and how long a batch may wait for the LRS before it fails.
+    uln_batch_queue_url: Annotated[str, Field(validation_alias="ULN_BATCH_QUEUE_URL")] = ""
+    uln_batch_poll_seconds: Annotated[int, Field(ge=0, le=900, validation_alias="ULN_BATCH_POLL_SECONDS")] = 60
+    uln_batch_deadline_hours: Annotated[Positive, Field(validation_alias="ULN_BATCH_DEADLINE_HOURS")] = 48
     expiring_within_days: Annotated[Positive, Field(validation_alias="EXPIRING_WITHIN_DAYS")] = 7
     daily_upload_count: Annotated[Positive, Field(validation_alias="DAILY_UPLOAD_COUNT")] = 500
     daily_upload_bytes: Annotated[Positive, Field(validation_alias="DAILY_UPLOAD_BYTES")] = 2 * 1024 * 1024 * 1024
