@@ -210,7 +210,11 @@ def _parser() -> argparse.ArgumentParser:
     update.add_argument("--verification-type", type=int, help="the LRS verification type code")
     update.add_argument("--ability-to-share", type=int, help="the LRS ability-to-share code")
     update.add_argument("--email", help="the learner's email address")
-    for leaf in (reg, find, search, update):
+    batch = _sub(uln, "batch", "register or verify a whole CTF of pupils (the ULN service in bulk)")
+    from s2s_cli import uln_batch
+
+    uln_batch.add_arguments(batch)
+    for leaf in (reg, find, search, update, batch):
         _json_flag(leaf)
 
     p = _sub(sub, "subscribe", "get emails about your organisation's files")
@@ -219,7 +223,7 @@ def _parser() -> argparse.ArgumentParser:
 
     # `--api` and `--token` also after the command (`s2s inbox --token ...`), as people type them.
     leaves = [p for name, p in sub.choices.items() if name not in ("local", "portal", "uln", "pack")]
-    leaves += [reg, find, search, update]
+    leaves += [reg, find, search, update, batch]
     for leaf in leaves:
         leaf.add_argument("--api", default=argparse.SUPPRESS, help="the API's URL (default: S2S_API)")
         leaf.add_argument("--token", default=argparse.SUPPRESS, help="your bearer token (default: S2S_TOKEN)")
@@ -631,6 +635,13 @@ def _learner_body(args: argparse.Namespace) -> dict[str, Any]:
 
 def _uln(args: argparse.Namespace) -> int:
     client = _client(args)
+    if args.uln_command == "batch":
+        from s2s_cli import uln_batch
+
+        status, result = uln_batch.run(args, client)
+        if args.json:
+            _print_json(result)
+        return status
     if args.uln_command == "register":
         answer = client.request("POST", "/uln/learners", json_body=_learner_body(args))
     elif args.uln_command == "find":
