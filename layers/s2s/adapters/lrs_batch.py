@@ -57,7 +57,7 @@ FAILED = "WSRC0010"
 RECORD_COUNT_INCORRECT = "WSRC0017"
 UNKNOWN_JOB = "WSRC0018"
 
-_SPOOL_BYTES = 1024 * 1024
+_SPOOL_BYTES = 64 * 1024  # beyond this a payload goes to /tmp: memory stays flat
 _CHUNK = 64 * 1024
 MAX_ANSWER_BYTES = 64 * 1024 * 1024  # 5,000 learners' outcomes are well under 5 MB
 

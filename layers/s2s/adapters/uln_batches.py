@@ -20,9 +20,9 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
-from s2s.adapters.aws import dynamodb
+from s2s.adapters.aws import dynamodb, s3
 from s2s.adapters.store import Actor, from_av, key, table, to_av
 from s2s.domain import clock
 from s2s.domain.uln_batches import UlnBatch
@@ -224,7 +224,7 @@ def _query_rows(batch_id: str, sk_from: str, sk_to: str) -> Iterator[dict[str, A
         TableName=table(),
         KeyConditionExpression="PK = :pk AND SK BETWEEN :a AND :b",
         ExpressionAttributeValues={":pk": {"S": _pk(batch_id)}, ":a": {"S": sk_from}, ":b": {"S": sk_to}},
-        PaginationConfig={"PageSize": 500},
+        PaginationConfig={"PageSize": 40},
     ):
         for item in page.get("Items", []):
             yield from_av(item)
@@ -248,3 +248,38 @@ def rows(batch_id: str, first: int = 1, last: int = 99999) -> Iterator[PupilRow]
             current.outcome = item
     if current is not None:
         yield current
+
+
+# ---------------------------------------------------------------------------- result files
+
+_READ_LIMIT = 64 * 1024
+
+
+class _SmallReads:
+    """A seekable file whose reads return at most 64 KiB: botocore hashes and checksums a body in
+    1 MiB reads, and this keeps a return file's upload from holding a megabyte of it at a time."""
+
+    def __init__(self, body: IO[bytes]) -> None:
+        self._body = body
+
+    def read(self, size: int = -1) -> bytes:
+        return self._body.read(_READ_LIMIT if size is None or size < 0 or size > _READ_LIMIT else size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._body.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._body.tell()
+
+
+def put_result_file(bucket: str, key: str, body: IO[bytes], content_type: str) -> None:
+    """One PutObject streamed from `body` (the return CTF or CSV, a few MB at most)."""
+    length = body.seek(0, 2)
+    body.seek(0)
+    s3().put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=_SmallReads(body),  # type: ignore[arg-type]
+        ContentLength=length,
+        ContentType=content_type,
+    )

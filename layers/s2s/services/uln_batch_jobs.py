@@ -449,7 +449,7 @@ def poll(batch: UlnBatch, attempt: int) -> str:
 
 
 def _spool() -> IO[bytes]:
-    return tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+    return tempfile.SpooledTemporaryFile(max_size=64 * 1024)
 
 
 def _csv_rows(batch: UlnBatch, counts: dict[str, int]) -> Iterator[dict[str, Any]]:
@@ -490,8 +490,7 @@ def _matched(batch: UlnBatch) -> Iterator[ReturnPupil]:
 
 
 def _put(key: str, body: IO[bytes], content_type: str) -> None:
-    body.seek(0)
-    s3().upload_fileobj(body, get_settings().bucket_name, key, ExtraArgs={"ContentType": content_type})
+    repo.put_result_file(get_settings().bucket_name, key, body, content_type)
 
 
 def finish(batch: UlnBatch) -> str:
