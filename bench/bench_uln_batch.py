@@ -80,7 +80,7 @@ def _servers() -> Iterator[tuple[str, str]]:
 
 def _lrs_state(base: str) -> dict[str, Any]:
     with urllib.request.urlopen(f"{base}/_state", timeout=10) as answer:
-        return json.loads(answer.read())  # type: ignore[no-any-return]
+        return json.loads(answer.read())
 
 
 def _lrs_reset(base: str) -> None:
@@ -109,7 +109,7 @@ def _one_batch(count: int, lrs_base: str) -> dict[str, Any]:
         steps.append({"step": step, "batch_id": batch_id, "attempt": attempt})
 
     real_enqueue = uln_batch_jobs.enqueue
-    uln_batch_jobs.enqueue = enqueue  # type: ignore[assignment]
+    uln_batch_jobs.enqueue = enqueue
     try:
         tracemalloc.start()
         tracemalloc.reset_peak()
@@ -123,7 +123,7 @@ def _one_batch(count: int, lrs_base: str) -> dict[str, Any]:
         peak = tracemalloc.get_traced_memory()[1] - base
         tracemalloc.stop()
     finally:
-        uln_batch_jobs.enqueue = real_enqueue  # type: ignore[assignment]
+        uln_batch_jobs.enqueue = real_enqueue
     done = uln_batches.visible_batch(principal, batch.batch_id)
     requests = _lrs_state(lrs_base)["requests"]
     return {
