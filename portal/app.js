@@ -13,6 +13,7 @@ import {
 } from "./dom.js";
 import { historyRows, mayShowPeople, orgLabel } from "./history.js";
 import { loadNaming, NamingError } from "./naming.js";
+import { ulnBatchesPage, ulnBatchPage } from "./uln-batches.js";
 
 const SERVICE = "Send files school to school";
 
@@ -49,7 +50,23 @@ const ROUTES = [
   [/^\/reports$/, reportsPage],
   [/^\/undownloaded$/, undownloadedPage],
   [/^\/lost-pupils$/, lostPupilsPage],
+  [/^\/uln\/batches$/, () => ulnBatchesPage(ulnUi())],
+  [/^\/uln\/batches\/([A-Za-z0-9_-]{1,100})$/, (id) => ulnBatchPage(ulnUi(), id)],
 ];
+
+/** What the ULN batch pages (uln-batches.js) draw with. */
+function ulnUi() {
+  return {
+    page,
+    pageWithCaption,
+    showErrorIn,
+    navigate,
+    initComponents,
+    poll: (again, ms) => {
+      pollTimer = setTimeout(() => again().catch(showError), ms);
+    },
+  };
+}
 
 // Who may open which page; anyone else is sent home.
 const ALLOWED = {
@@ -61,6 +78,7 @@ const ALLOWED = {
   "/reports": ["la", "dfe"],
   "/undownloaded": ["la", "dfe"],
   "/lost-pupils": ["la"],
+  "/uln/batches": ["school", "la"],
 };
 
 export function navigate(path, { replaceState = false } = {}) {
@@ -146,11 +164,11 @@ window.addEventListener("popstate", route);
 // ------------------------------------------------------------------------- header and sign-in
 
 const MENUS = {
-  school: [["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/subscriptions", "Email alerts"]],
+  school: [["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/uln/batches", "ULN batches"], ["/subscriptions", "Email alerts"]],
   la: [
     ["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/la-files", "Your schools' files"],
     ["/reports", "Reports"], ["/undownloaded", "Not downloaded"], ["/lost-pupils", "Lost pupils"],
-    ["/subscriptions", "Email alerts"],
+    ["/uln/batches", "ULN batches"], ["/subscriptions", "Email alerts"],
   ],
   dfe: [["/reports", "Reports"], ["/undownloaded", "Not downloaded"]],
 };
