@@ -15,6 +15,10 @@ STAMP := $(VENV)/.installed
 SAM_STAMP := $(SAM_VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Some machines set PYTHONDONTWRITEBYTECODE: then every pytest worker and every local stack the
+# tests start re-compiles (and re-rewrites the asserts of) every module it imports. Bytecode
+# caches are gitignored, so let them be written.
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: help setup portal-assets run test test-fast lint format typecheck validate build bench fuzz openapi openapi-check lock clean
 

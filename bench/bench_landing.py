@@ -5,7 +5,7 @@ each at 1 MiB and at 50 MiB (the default upload limit), AES-256 by pyzipper, ent
 - a CTF: one entry named as the CTF rule requires;
 - a generic file: 100 entries (the most allowed).
 
-- Bytes and requests: the whole landing check, `uploads.handle_landed_object`, against moto,
+- Bytes and requests: the whole landing check, `landing.handle_landed_object`, against moto,
   after a real POST /transfers ticket and upload: the bytes and ranged GETs it read. Target: the
   same bytes at both sizes; at most 2 requests for one entry, at most 2 + entries otherwise.
 - Time: `inspect_archive` over a file-backed ranged reader, 50 MiB vs 1 MiB (target at most
@@ -29,7 +29,7 @@ from s2s.adapters import ranged
 from s2s.domain.ranged import FileRangedReader
 from s2s.domain.zipcheck import inspect_archive
 from s2s.runtime.settings import get_settings
-from s2s.services.uploads import handle_landed_object
+from s2s.services.landing import handle_landed_object
 from s2s_cli.local.template import create_resources
 
 from bench.bench_warm import ENV, REGION, SENDER, _call, _environment, _handler, _quiet_logs, _test_module

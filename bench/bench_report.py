@@ -4,7 +4,7 @@ the same number of DynamoDB items (one per LA-day, or one per school-day plus on
 
 The counters come from the code path every state change uses (transfers.counter_deltas for each
 file becoming available, being downloaded or refused), summed per LA-day and school-day and written
-as the items store.counter_updates leaves behind: pushing 50,000 files through the handlers would
+as the items counters.updates leaves behind: pushing 50,000 files through the handlers would
 measure moto, not the report.
 The test tests/functional/reports/test_reports_reads.py uses the same seeding and counting."""
 
@@ -73,7 +73,7 @@ def seed(la: str, transfers: int, year: int = REPORT_YEAR) -> None:
     available, half of those are downloaded the same day, 1 in 10 is refused), and school names."""
     from dataclasses import replace
 
-    from s2s.adapters import store
+    from s2s.adapters import dynamo, organisations
     from s2s.adapters.aws import dynamodb
     from s2s.domain import clock
     from s2s.domain.transfers import CounterDeltas, counter_deltas
@@ -93,7 +93,7 @@ def seed(la: str, transfers: int, year: int = REPORT_YEAR) -> None:
             for (scope, d), metrics in step.deltas.items():
                 for metric, delta in metrics.items():
                     total.add(scope, d, metric, delta)
-    # Written as whole items in the shape store.counter_updates gives them (ADD into a new item is
+    # Written as whole items in the shape counters.updates gives them (ADD into a new item is
     # the value itself), 25 to a request: moto takes ~16 ms per UpdateItem on a table with six
     # indexes, and this is setup, not what is measured.
     items = [
@@ -103,15 +103,15 @@ def seed(la: str, transfers: int, year: int = REPORT_YEAR) -> None:
     ]
     for n in range(0, len(items), 25):
         dynamodb().batch_write_item(
-            RequestItems={store.table(): [{"PutRequest": {"Item": item}} for item in items[n : n + 25]]}
+            RequestItems={dynamo.table(): [{"PutRequest": {"Item": item}} for item in items[n : n + 25]]}
         )
     for school in _schools(la):
-        store.remember_org_name(school, f"School {school}", datetime(year, 1, 1, tzinfo=UTC))
+        organisations.remember_name(school, f"School {school}", datetime(year, 1, 1, tzinfo=UTC))
 
 
 def _counter_item(scope: str, day: str, metrics: dict[str, int]) -> dict[str, Any]:
-    """The item `store.counter_updates` leaves behind for one (scope, day) on an empty table."""
-    from s2s.adapters import store
+    """The item `counters.updates` leaves behind for one (scope, day) on an empty table."""
+    from s2s.adapters import dynamo
 
     values: dict[str, Any] = {m: d for m, d in metrics.items() if d}
     if scope.startswith("SCHOOL#"):
@@ -119,7 +119,7 @@ def _counter_item(scope: str, day: str, metrics: dict[str, int]) -> dict[str, An
         item = {"PK": f"CNT#LA#{la}#S", "SK": f"D#{day}#{org}", "org": org, "la": la, "day": day, **values}
     else:
         item = {"PK": f"CNT#{scope}", "SK": f"D#{day}", "day": day, **values}
-    return store.to_av(item)
+    return dynamo.to_item(item)
 
 
 class CountingClient:
@@ -137,6 +137,15 @@ class CountingClient:
         self.items += int(resp.get("ScannedCount", len(resp.get("Items", []))))
         return resp
 
+    def get_paginator(self, operation: str) -> Any:
+        if operation != "query":
+            raise AssertionError(f"the report function may not page through {operation}")
+        return _CountingPaginator(self, self._client.get_paginator("query"))
+
+    def count_page(self, page: Any) -> None:
+        self.requests += 1
+        self.items += int(page.get("ScannedCount", len(page.get("Items", []))))
+
     def get_item(self, **kwargs: Any) -> Any:
         self.requests += 1
         self.items += 1
@@ -151,15 +160,26 @@ class CountingClient:
         return getattr(self._client, name)
 
 
+class _CountingPaginator:
+    """The real Query paginator, counting every page it reads (s2s.adapters.dynamo queries through it)."""
+
+    def __init__(self, counter: CountingClient, paginator: Any) -> None:
+        self._counter, self._paginator = counter, paginator
+
+    def paginate(self, **kwargs: Any) -> Iterator[Any]:
+        for page in self._paginator.paginate(**kwargs):
+            self._counter.count_page(page)
+            yield page
+
+
 @contextmanager
 def counting_reads() -> Iterator[CountingClient]:
     """Every DynamoDB call the report code makes goes through one CountingClient meanwhile."""
-    from s2s.adapters import store, subscriptions
+    from s2s.adapters import dynamo
     from s2s.adapters.aws import dynamodb
-    from s2s.services import reports
 
     counter = CountingClient(dynamodb())
-    modules = (reports, store, subscriptions)
+    modules = (dynamo,)
     saved = [m.dynamodb for m in modules]  # type: ignore[attr-defined]
     for m in modules:
         m.dynamodb = lambda: counter  # type: ignore[attr-defined]

@@ -24,9 +24,9 @@ from typing import Any
 import boto3
 from moto import mock_aws
 from s2s.adapters import aws as s2s_aws
-from s2s.adapters.store import META
+from s2s.adapters.transfers import META
 from s2s.runtime.settings import get_settings
-from s2s.services.uploads import handle_landed_object
+from s2s.services.landing import handle_landed_object
 from s2s_cli.local.template import create_resources
 
 from bench.common import ROOT, Row, format_seconds, http_event, la_claims, median_time, school_claims

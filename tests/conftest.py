@@ -4,9 +4,12 @@ drift from the infrastructure."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 
+import botocore.loaders
+import botocore.session
 import pytest
 from s2s_cli.local.template import LocalResources, create_resources
 from support import iam
@@ -31,6 +34,13 @@ os.environ.update(
 for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
     os.environ.pop(_proxy, None)
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+
+
+# moto gives every `mock_aws()` a new boto3 session, and each new session re-reads and re-parses
+# botocore's JSON service models (DynamoDB, S3, SQS, ...) for every client it makes: about 1 s of
+# each test's set-up, most of the suite's time. The models are read-only data, so one loader per
+# data path serves every session of the process; what the clients do is unchanged.
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
 
 def pytest_configure(config: pytest.Config) -> None:

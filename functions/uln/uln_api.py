@@ -1,9 +1,9 @@
 """ULN routes (docs/SERVICE.md §5, §7): validate a learner call and forward it to the Learning Records Service.
 
 Schools and local authorities only. The request models refuse bad input before the LRS is
-called; `s2s.adapters.lrs` speaks SOAP and maps the LRS's answers; every call, answered or failed, leaves
-an audit item. Logs carry the operation, the LRS response code, the ULN and the caller, never a
-learner's name, date of birth or postcode.
+called; `s2s.domain.lrs` says what the LRS's answers mean and `s2s.adapters.lrs` carries them over
+SOAP; every call, answered or failed, leaves an audit item. Logs carry the operation, the LRS
+response code, the ULN and the caller, never a learner's name, date of birth or postcode.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 
 from s2s.runtime.log import Metric, count, logger, metrics, trace_handler
 from s2s.runtime.snapstart import prepare as prepare_snapstart
-from s2s.services import uploads
+from s2s.services import sweep
 
 prepare_snapstart(("s3", "dynamodb", "sns"))
 
@@ -18,7 +18,7 @@ prepare_snapstart(("s3", "dynamodb", "sns"))
 @trace_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    report = uploads.sweep()
+    report = sweep.sweep()
     count(Metric.SWEEP_EXPIRED, report.expired)
     logger.info("sweep done", extra=asdict(report))
     return asdict(report)

@@ -13,7 +13,7 @@ from urllib.parse import unquote_plus
 from s2s.runtime.batch import SQSRecord, process_batch
 from s2s.runtime.log import logger, metrics, trace_handler
 from s2s.runtime.snapstart import prepare as prepare_snapstart
-from s2s.services import uploads
+from s2s.services import landing
 
 
 def s3_objects(body: str) -> list[tuple[str, str]]:
@@ -32,7 +32,7 @@ def s3_objects(body: str) -> list[tuple[str, str]]:
 def handle_record(record: SQSRecord) -> list[str]:
     outcomes: list[str] = []
     for bucket, key in s3_objects(record.body):
-        outcomes.append(uploads.handle_landed_object(bucket, key))
+        outcomes.append(landing.handle_landed_object(bucket, key))
     return outcomes
 
 

@@ -24,7 +24,7 @@ from s2s.runtime.http import JSON, Api, Body, Query, Response
 from s2s.runtime.http import Path as PathParam
 from s2s.runtime.log import Metric, correlation_paths, count, logger, metrics, trace_handler
 from s2s.runtime.snapstart import prepare as prepare_snapstart
-from s2s.services import uploads
+from s2s.services import actions, queries, tickets
 
 app = Api()
 OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
@@ -39,7 +39,7 @@ OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
     },
 )
 def create_transfer(body: Annotated[CreateTransferRequest, Body()]) -> Response[CreateTransferResponse]:
-    ticket = uploads.issue_upload_ticket(
+    ticket = tickets.issue_upload_ticket(
         app.principal,
         app.origin,
         filename=body.filename,
@@ -71,20 +71,18 @@ def list_transfers(
     limit: Annotated[Limit, Query()] = 50,
     cursor: Annotated[Cursor | None, Query()] = None,
 ) -> TransferList:
-    items, next_cursor = uploads.list_transfers(app.principal, box=box, status=status, limit=limit, cursor=cursor)
+    items, next_cursor = queries.list_transfers(app.principal, box=box, status=status, limit=limit, cursor=cursor)
     return TransferList.model_validate({"items": items, "next_cursor": next_cursor})
 
 
 @app.get("/transfers/<id>", summary="A transfer, its audit trail and download receipts", tags=["transfers"])
 def get_transfer(id: Annotated[TransferId, PathParam()]) -> TransferDetail:
-    principal = app.principal
-    t = uploads.visible_transfer(principal, id)
-    return TransferDetail.model_validate(uploads.describe(principal, t))
+    return TransferDetail.model_validate(queries.transfer_page(app.principal, id))
 
 
 @app.post("/transfers/<id>/download", summary="A short-lived download link", tags=["transfers"])
 def download_transfer(id: Annotated[TransferId, PathParam()]) -> DownloadLink:
-    link = DownloadLink.model_validate(uploads.request_download(app.principal, app.origin, id))
+    link = DownloadLink.model_validate(actions.request_download(app.principal, app.origin, id))
     count(Metric.DOWNLOADS)
     return link
 
@@ -96,7 +94,7 @@ def download_transfer(id: Annotated[TransferId, PathParam()]) -> DownloadLink:
     responses={204: {"description": "Removed"}},
 )
 def delete_transfer(id: Annotated[TransferId, PathParam()]) -> Response[None]:
-    uploads.remove(app.principal, app.origin, id)
+    actions.remove(app.principal, app.origin, id)
     return Response(status_code=204)
 
 

@@ -21,7 +21,7 @@ from s2s.domain import clock, errors
 from s2s.domain.principal import principal_from_claims
 from s2s.runtime.http import MAX_BODY_BYTES
 from s2s.runtime.settings import get_settings
-from s2s.services import uploads
+from s2s.services import tickets
 from support.flows import start_upload
 from support.helpers import call, la_claims, school_claims
 from support.records import GOOD_NAME, SENDER, bucket_keys, outbox_of, table_items
@@ -114,7 +114,7 @@ def test_parallel_uploads_cannot_overshoot_the_quota(aws: Any, quota: Any, monke
     def one(n: int) -> str:
         barrier.wait()
         try:
-            uploads.issue_upload_ticket(principal, {}, filename=name(n), size_bytes=1024)
+            tickets.issue_upload_ticket(principal, {}, filename=name(n), size_bytes=1024)
         except errors.Throttled as exc:
             return exc.code
         return "issued"

@@ -21,10 +21,11 @@ from typing import Any
 import boto3
 import lost_pupils_api  # noqa: F401 - the claim route exists; its domain function is raced below
 import pytest
-from s2s.adapters import store
+from s2s.adapters import transfers
 from s2s.domain import errors
 from s2s.domain.principal import principal_from_claims
-from s2s.services import lost_pupils, uploads
+from s2s.services import actions as transfer_actions
+from s2s.services import landing, lost_pupils
 from support.flows import post_file, queued_events, start_upload
 from support.helpers import la_claims, school_claims
 from support.records import GOOD_NAME, RECIPIENT, SENDER, bucket_keys, deliver_landing, table_items
@@ -75,14 +76,14 @@ def available_transfer(aws: Any, filename: str = GOOD_NAME, **extra: Any) -> str
     assert post_file(ticket.body, data) == 204
     assert deliver_landing(aws) == []
     transfer_id = str(ticket.body["transfer_id"])
-    t = store.get_transfer(transfer_id)
+    t = transfers.get_transfer(transfer_id)
     assert t is not None and t.status == "available"
     queued_events(aws)  # the transfer.available event is not what these tests count
     return transfer_id
 
 
 def actions(transfer_id: str) -> list[str]:
-    return [a["action"] for a in store.audit_events(transfer_id)]
+    return [a["action"] for a in transfers.audit_events(transfer_id)]
 
 
 def outbox_items(aws: Any) -> list[str]:
@@ -103,11 +104,11 @@ def test_ten_parallel_downloads_make_one_transition_one_event_and_ten_receipts(a
     transfer_id = available_transfer(aws)
     recipient = principal_from_claims(school_claims(RECIPIENT))
 
-    results = race([lambda: uploads.request_download(recipient, ORIGIN, transfer_id)] * 10)
+    results = race([lambda: transfer_actions.request_download(recipient, ORIGIN, transfer_id)] * 10)
 
     assert [type(r).__name__ for r in results if not isinstance(r, dict)] == []
     assert all(r["url"] for r in results)
-    t = store.get_transfer(transfer_id)
+    t = transfers.get_transfer(transfer_id)
     assert t is not None and t.status == "downloaded" and t.version == 2
     assert actions(transfer_id).count("downloaded") == 10
     assert [e["type"] for e in queued_events(aws)] == ["transfer.downloaded"]
@@ -122,13 +123,13 @@ def test_a_download_racing_a_removal_ends_consistent(aws: Any, round_: int) -> N
 
     download, removal = race(
         [
-            lambda: uploads.request_download(recipient, ORIGIN, transfer_id),
-            lambda: uploads.remove(recipient, ORIGIN, transfer_id),
+            lambda: transfer_actions.request_download(recipient, ORIGIN, transfer_id),
+            lambda: transfer_actions.remove(recipient, ORIGIN, transfer_id),
         ]
     )
 
     assert removal == "removed"
-    t = store.get_transfer(transfer_id)
+    t = transfers.get_transfer(transfer_id)
     assert t is not None and t.status == "removed"
     trail = actions(transfer_id)
     counters = national(aws)
@@ -154,15 +155,15 @@ def test_the_same_s3_event_five_times_in_parallel_decides_once(aws: Any) -> None
     key = f"incoming/{transfer_id}/{GOOD_NAME}"
     boto3.client("sqs").purge_queue(QueueUrl=aws.queue_urls["LandingQueue"])
 
-    outcomes = race([lambda: uploads.handle_landed_object(aws.bucket, key)] * 5)
+    outcomes = race([lambda: landing.handle_landed_object(aws.bucket, key)] * 5)
 
     # A delivery that lost the race on S3 (object already copied and deleted) raises and would be
     # retried by the queue; its retry must find the decision made.
-    retried = [uploads.handle_landed_object(aws.bucket, key) for o in outcomes if isinstance(o, Exception)]
+    retried = [landing.handle_landed_object(aws.bucket, key) for o in outcomes if isinstance(o, Exception)]
     decided = [o for o in outcomes if not isinstance(o, Exception)] + retried
     assert decided.count("available") == 1, outcomes
     assert set(decided) <= {"available", "duplicate", "missing"}, outcomes
-    t = store.get_transfer(transfer_id)
+    t = transfers.get_transfer(transfer_id)
     assert t is not None and t.status == "available" and t.version == 1
     assert actions(transfer_id) == ["created", "available"]
     counters = national(aws)
@@ -179,7 +180,7 @@ def test_the_same_s3_event_five_times_in_parallel_decides_once(aws: Any) -> None
 def test_a_lost_pupils_file_lands_and_can_be_read_back(aws: Any) -> None:
     """A Lost Pupils file has no destination LA, which the store leaves out of the item."""
     transfer_id = available_transfer(aws, LPD_NAME, upn=UPN)
-    t = store.get_transfer(transfer_id)
+    t = transfers.get_transfer(transfer_id)
     assert t is not None and t.dest_la is None and t.is_lpd
 
 
@@ -199,7 +200,7 @@ def test_two_las_claiming_one_lost_pupils_file_only_one_wins(aws: Any) -> None:
     losers = [r for r in results if not isinstance(r, dict)]
     assert len(winners) == 1, results
     assert len(losers) == 1 and isinstance(losers[0], errors.Conflict), results
-    t = store.get_transfer(transfer_id)
+    t = transfers.get_transfer(transfer_id)
     assert t is not None and t.claimed_from == "LPD" and t.recipient_org in ("8234001", "8731234")
     assert actions(transfer_id).count("claimed") == 1
     assert [e["type"] for e in queued_events(aws)] == ["transfer.claimed"]
@@ -223,13 +224,13 @@ def test_a_withdrawal_between_the_landing_copy_and_its_commit_leaves_no_stored_c
     def copy_then_withdrawal(**kwargs: Any) -> Any:
         result = real_copy(**kwargs)
         # The sender withdraws at this moment: after the copy, before the landing commit.
-        assert uploads.remove(sender, ORIGIN, transfer_id) == "withdrawn"
+        assert transfer_actions.remove(sender, ORIGIN, transfer_id) == "withdrawn"
         return result
 
     monkeypatch.setattr(s3, "copy_object", copy_then_withdrawal)
 
-    assert uploads.handle_landed_object(aws.bucket, f"incoming/{transfer_id}/{GOOD_NAME}") == "duplicate"
+    assert landing.handle_landed_object(aws.bucket, f"incoming/{transfer_id}/{GOOD_NAME}") == "duplicate"
 
-    t = store.get_transfer(transfer_id)
+    t = transfers.get_transfer(transfer_id)
     assert t is not None and t.status == "withdrawn"
     assert bucket_keys(aws) == []

@@ -12,9 +12,10 @@ from typing import Any
 import boto3
 import pytest
 from functional.reports.support import claim, send_file, upn
-from s2s.adapters import store
+from s2s.adapters import aws as aws_clients
+from s2s.adapters import files, transfers
 from s2s.domain import clock
-from s2s.services import uploads
+from s2s.services import landing
 from support.flows import drain_landing, post_file, start_upload, upload_api
 from support.helpers import call, la_claims, school_claims
 from support.zipfactory import make_aes_zip, make_plain_zip
@@ -188,15 +189,15 @@ def test_a_withdrawal_between_the_checks_and_the_copy_leaves_nothing_stored(
     data = ctf(stem)
     t = ticket(school_claims(A), stem, data)
     assert post_file(t, data) == 204
-    s3 = uploads.s3()
-    real_copy, real_delete = s3.copy_object, uploads._delete_quietly
+    s3 = aws_clients.s3()
+    real_copy, real_delete = s3.copy_object, files.delete
 
     def copy_with_a_withdrawal_in_between(**kwargs: Any) -> Any:
         # The sender withdraws while the landing check is copying: the withdrawal commits and
         # deletes stored/ (nothing there yet), our copy lands, then it deletes incoming/.
         deletes: list[tuple[str, str]] = []
         with monkeypatch.context() as inner:
-            inner.setattr(uploads, "_delete_quietly", lambda bucket, key: deletes.append((bucket, key)))
+            inner.setattr(files, "delete", lambda bucket, key: deletes.append((bucket, key)))
             withdrawn = call(
                 upload_api(), "DELETE", "/transfers/{id}", claims=school_claims(A), path_params={"id": t["transfer_id"]}
             )
@@ -211,7 +212,7 @@ def test_a_withdrawal_between_the_checks_and_the_copy_leaves_nothing_stored(
 
     assert drain_landing(aws) == []
 
-    record = store.get_transfer(t["transfer_id"])
+    record = transfers.get_transfer(t["transfer_id"])
     assert record is not None and record.status == "withdrawn"
     assert stored_objects(aws) == []
 
@@ -224,9 +225,9 @@ def test_a_second_delivery_racing_the_first_keeps_the_stored_file(aws: Any, monk
     t = ticket(school_claims(A), stem, data)
     assert post_file(t, data) == 204
     bucket, key = aws.bucket, f"incoming/{t['transfer_id']}/{stem}.zip"
-    s3 = uploads.s3()
+    s3 = aws_clients.s3()
     real_copy = s3.copy_object
-    real_delete = uploads._delete_quietly
+    real_delete = files.delete
     nested: list[str] = []
 
     def copy_while_another_delivery_runs(**kwargs: Any) -> Any:
@@ -234,16 +235,16 @@ def test_a_second_delivery_racing_the_first_keeps_the_stored_file(aws: Any, monk
         if not nested:
             nested.append("running")
             with monkeypatch.context() as inner:
-                inner.setattr(uploads, "_delete_quietly", lambda b, k: None)  # the first still reads it
-                assert uploads.handle_landed_object(bucket, key) == "available"
+                inner.setattr(files, "delete", lambda b, k: None)  # the first still reads it
+                assert landing.handle_landed_object(bucket, key) == "available"
         return answer
 
     monkeypatch.setattr(s3, "copy_object", copy_while_another_delivery_runs)
 
-    assert uploads.handle_landed_object(bucket, key) == "duplicate"
-    monkeypatch.setattr(uploads, "_delete_quietly", real_delete)
+    assert landing.handle_landed_object(bucket, key) == "duplicate"
+    monkeypatch.setattr(files, "delete", real_delete)
 
-    record = store.get_transfer(t["transfer_id"])
+    record = transfers.get_transfer(t["transfer_id"])
     assert record is not None and record.status == "available"
     assert stored_objects(aws) == [f"stored/{t['transfer_id']}/{stem}.zip"]
     assert download(school_claims(B), t["transfer_id"]).status == 200
@@ -262,9 +263,9 @@ def test_two_containers_writing_in_the_same_microsecond_keep_both_audit_events(
 
     # Two containers: each has its own counter, both start from the same value.
     for _container in ("one", "two"):
-        monkeypatch.setattr(store, "_counter", itertools.count())
-        store.write_audit(t["transfer_id"], "email_sent", store.Actor.system("notify"), {"org": B})
+        monkeypatch.setattr(transfers, "_counter", itertools.count())
+        transfers.write_audit(t["transfer_id"], "email_sent", transfers.Actor.system("notify"), {"org": B})
 
-    events = [e for e in store.audit_events(t["transfer_id"]) if e["action"] == "email_sent"]
+    events = [e for e in transfers.audit_events(t["transfer_id"]) if e["action"] == "email_sent"]
     assert len(events) == 2
     assert {e["at"] for e in events} == {clock.iso(frozen)}

@@ -26,9 +26,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.botocore_stubber import MockRawResponse
 from moto.ses.models import ses_backends
 from s2s.adapters import aws as aws_clients
-from s2s.adapters import store, subscriptions
+from s2s.adapters import subscriptions, transfers
 from s2s.domain import clock
-from s2s.services import uploads
+from s2s.services import sweep
 from support.flows import drain, post_file, queued_events, start_upload, upload_api
 from support.helpers import call, school_claims
 from support.records import GOOD_NAME, RECIPIENT, SENDER, bucket_keys, deliver_landing, table_items
@@ -69,7 +69,7 @@ def start_and_land(aws: Any) -> str:
 
 
 def actions(transfer_id: str) -> list[str]:
-    return [a["action"] for a in store.audit_events(transfer_id)]
+    return [a["action"] for a in transfers.audit_events(transfer_id)]
 
 
 def national(aws: Any) -> dict[str, int]:
@@ -100,7 +100,7 @@ def test_sns_down_after_available_the_landing_message_is_retried_and_the_event_p
     for _ in range(3):
         assert len(deliver_landing(aws)) == 1
         # the transfer is already available and its event waits in the outbox
-        t = store.get_transfer(transfer_id)
+        t = transfers.get_transfer(transfer_id)
         assert t is not None and t.status == "available"
         assert outbox(aws) == ["OUTBOX#transfer.available"]
         assert queued_events(aws) == []
@@ -126,10 +126,10 @@ def test_sns_down_and_the_message_given_up_the_sweep_publishes_the_event(
     # The landing message is lost (say it went to the DLQ and nobody redrove it)
     boto3.client("sqs").purge_queue(QueueUrl=aws.queue_urls["LandingQueue"])
 
-    assert uploads.sweep().republished == 0  # younger than a minute: the queue may still retry
+    assert sweep.sweep().republished == 0  # younger than a minute: the queue may still retry
     clock.travel(timedelta(minutes=2))
-    assert uploads.sweep().republished == 1
-    assert uploads.sweep().republished == 0
+    assert sweep.sweep().republished == 1
+    assert sweep.sweep().republished == 0
 
     assert [(e["type"], e["transfer_id"]) for e in queued_events(aws)] == [("transfer.available", transfer_id)]
     assert outbox(aws) == []
@@ -153,14 +153,14 @@ def test_sns_down_during_the_first_download_the_download_works_and_the_sweep_tel
 
     assert reply.status == 200, reply.body
     assert reply.body["url"]
-    t = store.get_transfer(transfer_id)
+    t = transfers.get_transfer(transfer_id)
     assert t is not None and t.status == "downloaded"
     assert outbox(aws) == ["OUTBOX#transfer.downloaded"]
     assert queued_events(aws) == []
 
     monkeypatch.undo()  # SNS is back
     clock.travel(timedelta(minutes=2))
-    assert uploads.sweep().republished == 1
+    assert sweep.sweep().republished == 1
     events = queued_events(aws)
     assert [(e["type"], e["recipients"]) for e in events] == [("transfer.downloaded", [SENDER])]
     assert outbox(aws) == []
@@ -196,7 +196,7 @@ def test_dynamodb_throttling_is_retried_by_botocore_and_the_transition_is_whole(
     assert deliver_landing(aws) == []
 
     assert len(attempts) >= 3  # two throttled, then the one that went through
-    t = store.get_transfer(transfer_id)
+    t = transfers.get_transfer(transfer_id)
     assert t is not None and t.status == "available" and t.version == 1
     assert actions(transfer_id) == ["created", "available"]
     assert national(aws)["sent"] == 1 and national(aws)["received"] == 1
@@ -227,7 +227,7 @@ def test_transaction_cancelled_by_throttling_is_retried_by_the_queue_and_applied
 
     # The first delivery fails as a whole: nothing of the transition is written
     assert len(deliver_landing(aws)) == 1
-    t = store.get_transfer(transfer_id)
+    t = transfers.get_transfer(transfer_id)
     assert t is not None and t.status == "pending_upload"
     assert actions(transfer_id) == ["created"]
     assert "sent" not in national(aws)
@@ -235,7 +235,7 @@ def test_transaction_cancelled_by_throttling_is_retried_by_the_queue_and_applied
 
     # The redelivery applies it once
     assert deliver_landing(aws) == []
-    t = store.get_transfer(transfer_id)
+    t = transfers.get_transfer(transfer_id)
     assert t is not None and t.status == "available" and t.version == 1
     assert actions(transfer_id) == ["created", "available"]
     assert national(aws)["sent"] == 1
@@ -298,7 +298,7 @@ def test_ses_down_the_email_reaches_the_dlq_and_a_redrive_delivers_it(
         QueueUrl=aws.queue_urls["NotifyDeadLetterQueue"], MaxNumberOfMessages=10, VisibilityTimeout=0
     ).get("Messages", [])
     assert [json.loads(m["Body"])["transfer_id"] for m in dlq] == [transfer_id]
-    assert store.audit_events(transfer_id)[-1]["action"] == "available"  # no email recorded as sent
+    assert transfers.audit_events(transfer_id)[-1]["action"] == "available"  # no email recorded as sent
 
     # When SES is back and the DLQ is redriven, the email goes out once
     monkeypatch.setattr(ses, "send_email", send.real)

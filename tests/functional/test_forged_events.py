@@ -12,7 +12,7 @@ from urllib.parse import quote_plus
 import boto3
 import landing_check
 import pytest
-from s2s.adapters import store
+from s2s.adapters import transfers
 from support.flows import post_file, start_upload
 from support.helpers import FakeContext, sample_event, school_claims
 from support.records import GOOD_NAME, SENDER, bucket_keys
@@ -44,7 +44,7 @@ def available(aws: Any) -> str:
     transfer_id = str(ticket.body["transfer_id"])
     boto3.client("sqs").purge_queue(QueueUrl=aws.queue_urls["LandingQueue"])
     assert deliver(aws.bucket, f"incoming/{transfer_id}/{GOOD_NAME}") == {"batchItemFailures": []}
-    t = store.get_transfer(transfer_id)
+    t = transfers.get_transfer(transfer_id)
     assert t is not None and t.status == "available"
     return transfer_id
 
@@ -57,7 +57,7 @@ def test_an_event_for_another_bucket_is_ignored(aws: Any, available: str) -> Non
 def test_a_replayed_event_after_the_decision_changes_nothing(aws: Any, available: str) -> None:
     for _ in range(3):
         assert deliver(aws.bucket, f"incoming/{available}/{GOOD_NAME}") == {"batchItemFailures": []}
-    t = store.get_transfer(available)
+    t = transfers.get_transfer(available)
     assert t is not None and t.status == "available" and t.version == 1
     assert bucket_keys(aws) == [f"stored/{available}/{GOOD_NAME}"]
 

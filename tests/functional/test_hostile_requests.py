@@ -114,7 +114,7 @@ def test_the_cursor_we_gave_out_still_pages(aws: Any) -> None:
 
 
 def _altered(cursor: str) -> dict[str, str]:
-    from s2s.adapters import store
+    from s2s.adapters import cursors
 
     payload, _, signature = cursor.partition(".")
     state = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -123,7 +123,7 @@ def _altered(cursor: str) -> dict[str, str]:
     return {
         "payload changed, signature kept": forged.decode().rstrip("=") + "." + signature,
         "signature cut short": payload + "." + signature[:-4],
-        "signature of another cursor": store.encode_cursor({"box": "inbox", "at": [None]}).split(".")[0]
+        "signature of another cursor": cursors.encode_cursor({"box": "inbox", "at": [None]}).split(".")[0]
         + "."
         + signature,
         "no signature": payload,
@@ -142,7 +142,7 @@ def test_an_altered_cursor_is_422_never_500(aws: Any) -> None:
 
 
 def test_a_cursor_signed_with_another_key_is_422(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from s2s.adapters import store
+    from s2s.adapters import cursors
     from s2s.runtime.settings import get_settings
 
     cursor = two_uploads()
@@ -150,7 +150,7 @@ def test_a_cursor_signed_with_another_key_is_422(aws: Any, monkeypatch: pytest.M
     state = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     monkeypatch.setenv("CURSOR_KEY", "someone-else's-key")
     get_settings.cache_clear()
-    resigned = store.encode_cursor(state)
+    resigned = cursors.encode_cursor(state)
     monkeypatch.delenv("CURSOR_KEY")
     get_settings.cache_clear()
 
@@ -160,13 +160,13 @@ def test_a_cursor_signed_with_another_key_is_422(aws: Any, monkeypatch: pytest.M
 
 def test_the_cursor_key_is_the_templates_secret(aws: Any) -> None:
     import boto3
-    from s2s.adapters import store
+    from s2s.adapters import cursors
     from s2s.runtime.settings import get_settings
 
     arn = get_settings().cursor_secret_arn
     assert arn and arn == aws.cursor_secret_arn
     secret = boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-    assert store.cursor_key() == secret.encode() and len(secret) >= 32
+    assert cursors.cursor_key() == secret.encode() and len(secret) >= 32
 
 
 def test_a_hand_made_report_cursor_is_422_not_500(aws: Any) -> None:

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from s2s.adapters import aws as aws_clients
 from s2s.domain import clock
-from s2s.services import uploads
+from s2s.services import landing, sweep
 from support.flows import (
     drain_landing,
     landing_handler,
@@ -109,7 +109,7 @@ def test_a_bad_upload_is_rejected_with_its_reason_and_deleted(aws, data, reason)
 
 def test_an_object_nobody_asked_for_is_deleted_as_a_security_event(aws, monkeypatch):
     logged: list[dict] = []
-    monkeypatch.setattr(uploads.logger, "warning", lambda message, extra=None: logged.append(extra or {}))
+    monkeypatch.setattr(landing.logger, "warning", lambda message, extra=None: logged.append(extra or {}))
     s3 = boto3.client("s3")
     s3.put_object(Bucket=aws.bucket, Key="incoming/00000000-0000-4000-8000-000000000000/x.zip", Body=b"PK")
     s3.put_object(Bucket=aws.bucket, Key="incoming/loose.zip", Body=b"PK")
@@ -135,19 +135,12 @@ def test_an_object_landing_after_the_ticket_expired_is_unexpected(aws):
     # Make the ticket look issued long ago by moving its expiry into the past.
     from dataclasses import replace
 
-    from s2s.adapters import store
+    from s2s.adapters import dynamo, transfers
 
-    t = store.get_transfer(ticket["transfer_id"])
+    t = transfers.get_transfer(ticket["transfer_id"])
     assert t is not None
-    old = replace(t, upload_expires_at=clock.iso(clock.now() - timedelta(hours=1)))
-    store.commit_change(
-        t,
-        old,
-        allowed_from=("pending_upload",),
-        action="test_backdate",
-        actor=store.Actor.system("test"),
-        at=clock.now_iso(),
-    )
+    old = replace(t, upload_expires_at=clock.iso(clock.now() - timedelta(hours=1)), version=t.version + 1)
+    dynamo.put(transfers.transfer_item(old))  # written over the record, as a test-only back-dating
     post_file(ticket, data)
     drain_landing(aws)
     detail = status_of(ticket["transfer_id"])
@@ -220,14 +213,14 @@ def test_sweep_expires_files_deletes_objects_and_counts_once(aws):
     t = send(aws, school_claims(A), CTF, make_aes_zip({ENTRY: b"1"}))
     unused = start_upload(school_claims(A), f"{A}_CTF_{B}_002.zip", 100).body["transfer_id"]
     clock.travel(timedelta(hours=2))  # the hourly sweep: a ticket nobody used expires
-    assert uploads.sweep().expired == 1
+    assert sweep.sweep().expired == 1
     assert status_of(unused)["status"] == "expired"
     clock.travel(timedelta(days=60))
-    assert uploads.sweep().expired == 1
+    assert sweep.sweep().expired == 1
     assert status_of(t["transfer_id"])["status"] == "expired"
     assert status_of(unused)["status"] == "expired"
     assert keys(aws) == []
-    assert uploads.sweep().expired == 0
+    assert sweep.sweep().expired == 0
     audit = [a["action"] for a in status_of(t["transfer_id"])["audit"]]
     assert audit.count("expired") == 1
 
@@ -244,10 +237,10 @@ def test_sweep_reminds_recipients_once_of_files_expiring_within_seven_days(aws):
     )
     queued_events(aws)
     clock.travel(timedelta(days=50))
-    assert uploads.sweep().reminded == 0
+    assert sweep.sweep().reminded == 0
     clock.travel(timedelta(days=5))
-    assert uploads.sweep().reminded == 1
-    assert uploads.sweep().reminded == 0
+    assert sweep.sweep().reminded == 1
+    assert sweep.sweep().reminded == 0
     events = queued_events(aws)
     assert [(e["type"], e["transfer_id"], e["recipients"]) for e in events] == [
         ("transfer.expiring", t["transfer_id"], [B])
@@ -268,11 +261,11 @@ def test_later_sweeps_of_a_day_read_only_the_last_day_of_the_reminder_window(aws
     )
     try:
         clock.travel(timedelta(days=53, hours=-2))  # 10:00, seven days before it expires at noon
-        assert uploads.sweep().reminded == 0  # not due for two more hours
+        assert sweep.sweep().reminded == 0  # not due for two more hours
         first = list(queries)
         queries.clear()
         clock.travel(timedelta(hours=3))  # 13:00 the same day: now it is due
-        assert uploads.sweep().reminded == 1
+        assert sweep.sweep().reminded == 1
         later = list(queries)
     finally:
         client.meta.events.unregister("provide-client-params.dynamodb.Query", unique_id="sweep-queries")

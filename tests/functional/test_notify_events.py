@@ -20,7 +20,8 @@ from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from s2s.adapters import aws as aws_clients
-from s2s.adapters import store, subscriptions
+from s2s.adapters import organisations, subscriptions, transfers
+from s2s.adapters.events import outbox_put
 from s2s.domain import clock
 from s2s.domain.transfers import Transfer
 from s2s.services import outbox as events
@@ -135,7 +136,7 @@ def subscribed(aws: Any) -> None:
         (SCHOOL_B, "Riverside Academy", B_STAFF),
         (LA, "Central Bedfordshire", LA_STAFF),
     ):
-        store.remember_org_name(org, name, at)
+        organisations.remember_name(org, name, at)
         for n, email in enumerate(staff):
             subscriptions.subscribe(org, email, f"user-{org}-{n}", name)
 
@@ -153,7 +154,7 @@ def assert_no_signed_url(*texts: str) -> None:
 
 
 def email_audits(transfer_id: str) -> list[dict[str, Any]]:
-    return [a for a in store.audit_events(transfer_id) if a["action"] == "email_sent"]
+    return [a for a in transfers.audit_events(transfer_id) if a["action"] == "email_sent"]
 
 
 # ---------------------------------------------------------------------------- every event type
@@ -508,7 +509,7 @@ def test_malformed_message_ends_in_the_dead_letter_queue(aws: Any, ses: SesRecor
 def test_event_published_through_sns_reaches_subscribers(subscribed: None, aws: Any, ses: SesRecorder) -> None:
     """The whole path: events.publish -> TransferEvents (raw delivery) -> NotifyQueue -> handler."""
     event = event_for("transfer.available")
-    put = store.outbox_put(event)["Put"]  # as the transaction that made the change would
+    put = outbox_put(event)["Put"]  # as the transaction that made the change would
     boto3.client("dynamodb").put_item(TableName=put["TableName"], Item=put["Item"])
     assert events.publish(event) is True
 

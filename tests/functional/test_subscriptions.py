@@ -9,7 +9,7 @@ import boto3
 import pytest
 import subscriptions_api
 from s2s.adapters import aws as aws_clients
-from s2s.adapters import store, subscriptions
+from s2s.adapters import dynamo, organisations, subscriptions, transfers
 from s2s.domain import clock
 from s2s_cli.openapi import build_document
 from support.helpers import call, dfe_claims, la_claims, school_claims
@@ -27,10 +27,10 @@ def sub(method: str, claims: dict[str, Any] | None, body: Any = None, raw_body: 
 def profile(org: str) -> dict[str, Any]:
     item = (
         boto3.client("dynamodb", region_name="eu-west-2")
-        .get_item(TableName=store.table(), Key=store.key(f"ORG#{org}", "PROFILE"))
+        .get_item(TableName=dynamo.table(), Key=dynamo.key(f"ORG#{org}", "PROFILE"))
         .get("Item")
     )
-    return store.from_av(item) if item else {}
+    return dynamo.from_item(item) if item else {}
 
 
 # ---------------------------------------------------------------------------- the routes
@@ -50,7 +50,7 @@ def test_put_subscribes_the_signed_in_user_to_their_own_school(aws: Any) -> None
         "subscriber_count": 1,
     }
     assert subscriptions.subscribers(SCHOOL) == ["office@riverside.school.example"]
-    assert store.org_name(SCHOOL) == "Riverside Academy"
+    assert organisations.name(SCHOOL) == "Riverside Academy"
 
 
 def test_get_reports_the_setting_and_the_count(aws: Any) -> None:
@@ -231,18 +231,18 @@ def test_subscribe_and_unsubscribe_report_what_changed(aws: Any) -> None:
 
 
 def test_subscribe_keeps_a_known_name(aws: Any) -> None:
-    store.remember_org_name(SCHOOL, "Riverside Academy", clock.now())
+    organisations.remember_name(SCHOOL, "Riverside Academy", clock.now())
 
     subscriptions.subscribe(SCHOOL, "a@school.example", "u1", "Riverside (old name)")
 
-    assert store.org_name(SCHOOL) == "Riverside Academy"
+    assert organisations.name(SCHOOL) == "Riverside Academy"
 
 
 def test_a_damaged_zero_count_never_goes_negative(aws: Any) -> None:
     subscriptions.subscribe(SCHOOL, "a@school.example", "u1")
     boto3.client("dynamodb", region_name="eu-west-2").update_item(
-        TableName=store.table(),
-        Key=store.key(f"ORG#{SCHOOL}", "PROFILE"),
+        TableName=dynamo.table(),
+        Key=dynamo.key(f"ORG#{SCHOOL}", "PROFILE"),
         UpdateExpression="SET subscriber_count = :z",
         ExpressionAttributeValues={":z": {"N": "0"}},
     )
@@ -268,9 +268,9 @@ def test_subscribers_pages_through_many(aws: Any) -> None:
 
 def sent_item(event_id: str, email: str) -> dict[str, Any]:
     item = boto3.client("dynamodb", region_name="eu-west-2").get_item(
-        TableName=store.table(), Key=store.key(f"SENT#{event_id}", email)
+        TableName=dynamo.table(), Key=dynamo.key(f"SENT#{event_id}", email)
     )["Item"]
-    return store.from_av(item)
+    return dynamo.from_item(item)
 
 
 def test_sending_record_lifecycle(aws: Any) -> None:
@@ -312,9 +312,9 @@ def test_a_stale_lease_can_be_taken_over_and_the_old_holder_cannot_release_it(aw
 def test_mark_sent_writes_the_extra_items_in_the_same_transaction(aws: Any) -> None:
     event_id, email = "t9:transfer.available", "a@school.example"
     subscriptions.claim_send(event_id, email)
-    audit = store.audit_put("t9", "email_sent", store.Actor.system("notify"), clock.now_iso(), {"to": email})
+    audit = transfers.audit_put("t9", "email_sent", transfers.Actor.system("notify"), clock.now_iso(), {"to": email})
 
     subscriptions.mark_sent(event_id, email, "m-1", also=[audit])
 
-    assert [a["details"]["to"] for a in store.audit_events("t9")] == [email]
+    assert [a["details"]["to"] for a in transfers.audit_events("t9")] == [email]
     assert subscriptions.send_state(event_id, email) == "sent"

@@ -13,7 +13,7 @@ import expiry_sweep
 import pytest
 from botocore.exceptions import ClientError
 from s2s.adapters import aws as aws_clients
-from s2s.adapters import store
+from s2s.adapters import transfers
 from s2s.domain import clock
 from support.flows import drain_landing, post_file, queued_events, send, start_upload, upload_api
 from support.helpers import FakeContext, call, school_claims
@@ -88,7 +88,7 @@ def test_the_scheduled_sweep_publishes_an_event_the_landing_check_could_not(aws,
     drain_landing(aws)
     monkeypatch.undo()
     transfer_id = ticket.body["transfer_id"]
-    t = store.get_transfer(transfer_id)
+    t = transfers.get_transfer(transfer_id)
     assert t is not None and t.status == "available"
     assert queued_events(aws) == []
     clock.travel(timedelta(minutes=2))

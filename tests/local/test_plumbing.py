@@ -184,3 +184,32 @@ def test_serve_and_token_creating_the_key_at_once_agree_on_one_key(tmp_path: Pat
     assert len(numbers) == 6 and len(set(numbers)) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["signing-key.pem"]
     assert (tmp_path / "signing-key.pem").stat().st_mode & 0o777 == 0o600
+
+
+def _nodelay_after_setup(handler_class: type) -> int:
+    """TCP_NODELAY on a real accepted connection after the handler class's own `setup()`."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as listener, socket.create_connection(listener.getsockname()):
+        connection, address = listener.accept()
+        with connection:
+            handler = handler_class.__new__(handler_class)
+            handler.request, handler.client_address = connection, address
+            handler.setup()
+            value = connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            handler.rfile.close()
+            handler.wfile.close()
+            return value
+
+
+def test_every_keep_alive_server_of_the_stack_sends_without_nagle_delay() -> None:
+    """Each keep-alive HTTP server of the stack writes headers and body separately; with Nagle's
+    algorithm on, the body waits for the peer's delayed ACK (40 ms) on every request: the API front,
+    moto (every AWS call of a handler) and the fake LRS must all set TCP_NODELAY."""
+    from moto.server import MotoRequestHandler
+    from s2s_cli import fake_lrs
+    from s2s_cli.local.server import _api_handler, no_nagle_in_moto
+
+    no_nagle_in_moto()
+    for handler_class in (_api_handler(None), MotoRequestHandler, fake_lrs._Handler):  # type: ignore[arg-type]
+        assert _nodelay_after_setup(handler_class) == 1, handler_class

@@ -1,7 +1,8 @@
 """The layout is the architecture (README, "Architecture"): arrows point one way. The handlers in
 functions/ call services; services use the domain, the contracts and the adapters; the domain
 imports nothing of the others and nothing of AWS; no botocore error reaches a service, because no
-service imports botocore."""
+service imports botocore. Data access lives only in adapters: services use the repositories,
+never a client, and the repositories reach DynamoDB through the one codec, `s2s.adapters.dynamo`."""
 
 from __future__ import annotations
 
@@ -29,7 +30,15 @@ FORBIDDEN: dict[str, set[str]] = {
         "aws_lambda_powertools",
     },
     "contracts": {"s2s.services", "s2s.adapters", "s2s.runtime", "boto3", "botocore", "aws_lambda_powertools"},
-    "services": {"boto3", "botocore", "aws_lambda_powertools.event_handler", "s2s.runtime.http", "s2s.runtime.batch"},
+    "services": {
+        "boto3",
+        "botocore",
+        "aws_lambda_powertools.event_handler",
+        "s2s.runtime.http",
+        "s2s.runtime.batch",
+        "s2s.adapters.aws",  # the raw clients: services use the repositories
+        "s2s.adapters.dynamo",  # the codec: services use the repositories
+    },
     "adapters": {"s2s.services", "s2s.runtime.http", "s2s.runtime.batch"},
     "runtime": {"s2s.services"},
 }
@@ -76,7 +85,38 @@ def test_handlers_reach_the_layer_through_services_contracts_and_runtime_only() 
             assert not name.startswith("botocore"), f"{path.name}: {name}"
 
 
+# Adapters that still build DynamoDB requests by hand (owned by the LRS work; to move onto the codec).
+_OWN_REQUESTS = {"lrs_audit.py"}
+
+
+def test_only_the_codec_module_talks_to_dynamodb() -> None:
+    """One codec, one paginator: no other adapter takes the DynamoDB client, encodes attribute
+    values with boto3's serializer or follows `LastEvaluatedKey` itself."""
+    for path in sorted((LAYER / "adapters").glob("*.py")):
+        if path.name in {"dynamo.py", "aws.py", *_OWN_REQUESTS}:
+            continue
+        imports = _imports(path)
+        assert "s2s.adapters.aws.dynamodb" not in imports, path.name
+        assert not any(name.startswith("boto3.dynamodb") for name in imports), path.name
+        assert "LastEvaluatedKey" not in path.read_text(), path.name
+    for package in ("services", "domain", "contracts", "runtime"):
+        for path in sorted((LAYER / package).glob("*.py")):
+            assert "LastEvaluatedKey" not in path.read_text(), path.name
+
+
+def test_every_status_change_goes_through_the_state_machine() -> None:
+    """Services never set a status by hand: `move` (which checks TRANSITIONS) or `in_place` (which
+    checks IN_PLACE) does it, and the store takes the statuses a change may be written over from
+    the same tables."""
+    for path in sorted((LAYER / "services").glob("*.py")):
+        text = path.read_text()
+        assert "allowed_from=" not in text, path.name
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "replace":
+                assert "status" not in {kw.arg for kw in node.keywords}, path.name
+
+
 def test_the_rule_catches_a_wrong_arrow(tmp_path: Path) -> None:
     wrong = tmp_path / "naming.py"
-    wrong.write_text("from s2s.adapters.store import get_transfer\nimport boto3\n")
-    assert {"s2s.adapters.store", "boto3"} <= _imports(wrong)
+    wrong.write_text("from s2s.adapters.transfers import get_transfer\nimport boto3\n")
+    assert {"s2s.adapters.transfers", "boto3"} <= _imports(wrong)

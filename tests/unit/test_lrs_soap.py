@@ -1,5 +1,5 @@
-"""SOAP messages for the LRS: requests built as element trees, answers read safely, and the
-mapping of every response code and fault to a domain outcome."""
+"""SOAP messages for the LRS: requests built as element trees, answers read safely (the mapping
+of what they mean is tests/unit/test_lrs_mapping.py)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,12 @@ from defusedxml.ElementTree import fromstring
 from s2s.adapters.lrs import (
     NS,
     SOAP_NS,
-    LrsAnswer,
     LrsCredentials,
     LrsFault,
     MalformedAnswer,
     build_envelope,
-    error_response_code,
-    fault_error,
-    map_find,
-    map_register,
-    map_update,
     parse_answer,
 )
-from s2s.contracts.uln import Learner
-from s2s.domain import errors
 
 pytestmark = pytest.mark.unit
 
@@ -131,82 +123,3 @@ def test_a_fault_names_its_code():
 def test_anything_else_is_malformed(body):
     with pytest.raises(MalformedAnswer):
         parse_answer(body)
-
-
-AMELIA = Learner(uln="9276308686", given_name="Amelia")
-OLIVER = Learner(uln="1026893096", given_name="Oliver")
-
-
-def test_find_answers_map_to_matches():
-    assert map_find(LrsAnswer("WSRC0004", learners=[AMELIA])).learner == AMELIA
-    possible = map_find(LrsAnswer("WSRC0003", learners=[AMELIA, OLIVER]))
-    assert (possible.match, possible.candidates, possible.learner) == ("possible", [AMELIA, OLIVER], None)
-    linked = map_find(LrsAnswer("WSRC0022", uln="2223334449", learners=[AMELIA]))
-    assert (linked.match, linked.master_uln) == ("linked", "9276308686")
-
-
-@pytest.mark.parametrize(
-    ("answer", "error", "code"),
-    [
-        (LrsAnswer("WSRC0002"), errors.InvalidRequest, "too_many_matches"),
-        (LrsAnswer("WSRC0001"), errors.NotFound, "learner_not_found"),
-        (LrsAnswer("WSRC0015"), errors.InvalidRequest, "insufficient_data"),
-        (LrsAnswer("WSRC0004"), errors.UpstreamError, "lrs_unexpected_answer"),  # exact, but no learner
-        (LrsAnswer("WSRC0005", uln="9276308686"), errors.UpstreamError, "lrs_unexpected_answer"),
-    ],
-)
-def test_find_answers_map_to_errors(answer, error, code):
-    with pytest.raises(error) as caught:
-        map_find(answer)
-    assert caught.value.code == code
-    assert error_response_code(caught.value) == answer.response_code
-
-
-def test_register_answers():
-    assert map_register(LrsAnswer("WSRC0005", uln="9276308686"))[1] is True
-    assert map_register(LrsAnswer("WSRC0021", uln="9276308686"))[1] is False
-    for answer in (LrsAnswer("WSRC0005"), LrsAnswer("WSRC0006", uln="9276308686"), LrsAnswer("WSRC0003")):
-        with pytest.raises(errors.UpstreamError):
-            map_register(answer)
-
-
-@pytest.mark.parametrize(
-    ("code", "outcome"),
-    [
-        ("WSRC0006", True),
-        ("WSRC0020", False),
-        ("WSRC0019", errors.NotFound),
-        ("WSRC0013", errors.Conflict),
-        ("WSRC0014", errors.InvalidRequest),
-        ("WSRC0015", errors.InvalidRequest),
-        ("WSRC0004", errors.UpstreamError),
-    ],
-)
-def test_update_answers(code, outcome):
-    if isinstance(outcome, bool):
-        assert map_update("9276308686", LrsAnswer(code)).changed is outcome
-    else:
-        with pytest.raises(outcome):
-            map_update("9276308686", LrsAnswer(code))
-
-
-@pytest.mark.parametrize(
-    ("code", "error", "name"),
-    [
-        ("WSEC0004", errors.UpstreamUnavailable, "lrs_out_of_hours"),
-        ("WSEC0005", errors.UpstreamError, "lrs_credentials_refused"),
-        ("WSEC0003", errors.UpstreamError, "lrs_credentials_refused"),
-        ("WSEC0006", errors.UpstreamError, "lrs_credentials_refused"),
-        ("WSEC0001", errors.UpstreamError, "lrs_rejected_request"),
-        ("WSEC0002", errors.UpstreamError, "lrs_rejected_request"),
-        ("WSEC0999", errors.UpstreamError, "lrs_fault"),
-        ("", errors.UpstreamError, "lrs_fault"),
-    ],
-)
-def test_faults_map_to_upstream_errors(code, error, name):
-    exc = fault_error(code)
-    assert type(exc) is error
-    assert exc.code == name
-    assert error_response_code(exc) == (code or None)
-    if isinstance(exc, errors.UpstreamUnavailable):
-        assert exc.retry_after > 0

@@ -8,13 +8,19 @@ from datetime import UTC, datetime
 
 import pytest
 from s2s.domain.transfers import (
+    IN_PLACE,
     STATUSES,
     TRANSITIONS,
+    IllegalTransition,
     Status,
+    allowed_from,
     can_download,
     can_see,
+    claimed_for,
     counter_deltas,
+    in_place,
     may_move,
+    move,
     removal_status,
 )
 from support.factories import SCHOOL_A, SCHOOL_B, dfe, la, school, transfer
@@ -49,6 +55,57 @@ def test_terminal_states_are_final_and_every_status_is_reachable() -> None:
     for terminal in ("withdrawn", "removed", "rejected", "expired"):
         assert not any(terminal in sources for sources in TRANSITIONS.values()), terminal
     assert set(TRANSITIONS) | {"pending_upload"} == set(STATUSES)
+
+
+@pytest.mark.parametrize("old", STATUSES)
+@pytest.mark.parametrize("new", STATUSES)
+def test_a_move_the_table_does_not_have_cannot_be_made(old: Status, new: Status) -> None:
+    t = transfer(status=old)
+    if (old, new) in ALLOWED:
+        after = move(t, new, ended_at="2026-06-03T10:00:00.000000Z")
+        assert (after.status, after.ended_at, t.status) == (new, "2026-06-03T10:00:00.000000Z", old)
+    else:
+        with pytest.raises(IllegalTransition):
+            move(t, new)
+
+
+@pytest.mark.parametrize("new", STATUSES)
+def test_the_store_writes_a_move_only_over_the_statuses_the_table_allows(new: Status) -> None:
+    if new in TRANSITIONS:
+        assert set(allowed_from(new, new)) == {old for old, to in ALLOWED if to == new}
+    else:
+        with pytest.raises(IllegalTransition):
+            allowed_from(new, new)
+    with pytest.raises(IllegalTransition):
+        allowed_from("test_backdate", new)  # an action that is neither a move nor an in-place change
+
+
+def test_changes_that_are_not_moves_are_made_only_in_their_own_states() -> None:
+    assert IN_PLACE == {"expiring_reminder": ("available",), "claimed": ("available", "downloaded")}
+    for change, statuses in IN_PLACE.items():
+        assert allowed_from(change, "available") == statuses
+        for status in STATUSES:
+            if status in statuses:
+                assert in_place(transfer(status=status), change).status == status
+            else:
+                with pytest.raises(IllegalTransition):
+                    in_place(transfer(status=status), change)
+
+
+def test_a_claim_readdresses_a_live_lost_pupils_file_and_makes_it_available_again() -> None:
+    lpd = transfer(
+        status="downloaded", destination="XXXXXXX", dest_kind="lpd_unknown", dest_la=None, recipient_org="LPD"
+    )
+    after = claimed_for(lpd, "8234001", la="823", by="823LA", at="2026-06-03T10:00:00.000000Z")
+    assert (after.status, after.recipient_org, after.claimed_from, after.claimed_by) == (
+        "available",
+        "8234001",
+        "LPD",
+        "823LA",
+    )
+    assert after.downloaded_at is None and after.available_at == "2026-06-03T10:00:00.000000Z"
+    with pytest.raises(IllegalTransition):
+        claimed_for(transfer(status="expired"), "8234001", la="823", by="823LA", at="2026-06-03T10:00:00.000000Z")
 
 
 def _national(old: Status, new: Status) -> dict[tuple[str, str], int]:

@@ -1,39 +1,18 @@
-"""Client for the Learning Records Service learner web service, and the mapping of its answers.
+"""SOAP transport for the Learning Records Service learner web service: envelopes, HTTP, retries, faults.
 
 SOAP 1.1, document/literal, namespace `http://learner.webservice.miap.gov.uk` (docs/SERVICE.md §7).
 Requests are built with an element tree, so no caller-supplied value can change the XML's shape;
 answers are parsed with defusedxml, so DTDs and entities in an answer are refused. The transport is
 the standard library's `urllib.request`: nothing to add to the Lambda layer.
 
-How answers become outcomes (docs/SERVICE.md §7; the codes in docs/SERVICE.md §7). The HTTP status follows from the
-domain error's class in `s2s.runtime.http`:
+What an answer *means* (a match, a registration, the domain error a code or fault stands for) is
+`s2s.domain.lrs`, pure and tested without HTTP; this module turns bytes into an `LrsAnswer` or a
+fault code and hands them over, then shapes the outcome as the API's contract models.
 
-| LRS answer | operation | outcome |
-|---|---|---|
-| WSRC0004 exact match | find | `LearnerSearchResult(match="exact")` (200) |
-| WSRC0003 possible matches | find | `match="possible"` with candidates (200) |
-| WSRC0022 linked learner | find | `match="linked"`, `master_uln` (200) |
-| WSRC0002 too many matches | find | `InvalidRequest` `too_many_matches` (422) |
-| WSRC0001 no match | find | `NotFound` `learner_not_found` (404) |
-| WSRC0015 insufficient data | any | `InvalidRequest` `insufficient_data` (422) |
-| WSRC0005 registered | register | `LearnerRegistered`, created (201) |
-| WSRC0021 already registered, same fields | register | `LearnerRegistered`, not created (200) |
-| WSRC0006 updated / WSRC0020 no changes | update | `LearnerUpdated` changed true / false (200) |
-| WSRC0019 ULN not found for update | update | `NotFound` `learner_not_found` (404) |
-| WSRC0013 ULN changed since you got it | update | `Conflict` `uln_changed` (409): find the learner again |
-| WSRC0014 bad ability-to-share change | update | `InvalidRequest` `invalid_ability_to_share_change` (422) |
-| any other code for the operation | any | `UpstreamError` `lrs_unexpected_answer` (502) |
-| fault WSEC0004 out of hours | any | `UpstreamUnavailable` `lrs_out_of_hours` (503, Retry-After) |
-| fault WSEC0003/0005/0006 (org, password, access) | any | `UpstreamError` `lrs_credentials_refused` |
-| any other fault, HTTP error, malformed XML | any | `UpstreamError` (502) |
-| no answer within the time allowed | any | `UpstreamTimeout` `lrs_timeout` (504) |
-
-Every error names the LRS code in `details` as `{"response_code": ...}` when there is one.
-Only the find calls are retried (they are idempotent); register and update are sent once, because
-a retried register after a lost answer could allocate a second ULN for the same learner. Retries
-happen only after transport failures (timeout, refused connection, HTTP 5xx without a SOAP fault),
-with exponential backoff, and never start after the overall deadline, which sits well inside API
-Gateway's 29 seconds.
+Only idempotent reads are retried (`s2s.domain.lrs.READ_OPERATIONS`); register and update are sent
+once. Retries happen only after transport failures (timeout, refused connection, HTTP 5xx without a
+SOAP fault), with exponential backoff, and never start after the overall deadline, which sits well
+inside API Gateway's 29 seconds.
 """
 
 from __future__ import annotations
@@ -49,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -66,26 +45,27 @@ from s2s.contracts.uln import (
     LearnerUpdated,
 )
 from s2s.domain import errors
+from s2s.domain.lrs import (
+    READ_OPERATIONS,
+    LrsAnswer,
+    Match,
+    fault_error,
+    is_credentials_refused,
+    is_retryable_operation,
+    map_find,
+    map_register,
+    map_update,
+)
 from s2s.runtime.log import logger
 from s2s.runtime.settings import get_settings
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
 
 NS = "http://learner.webservice.miap.gov.uk"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 
 Operation = Literal["registerSingleLearner", "learnerByULN", "learnerByDemographics", "updateSingleLearner"]
-READ_OPERATIONS: frozenset[str] = frozenset({"learnerByULN", "learnerByDemographics"})
-
-# The LRS publishes no machine-readable opening hours; half an hour is a polite first retry.
-OUT_OF_HOURS_RETRY_AFTER = 1800
 CREDENTIALS_TTL_SECONDS = 300
 # Never start an attempt with less than this left: it could not finish usefully.
 MIN_ATTEMPT_SECONDS = 0.5
-
-_CREDENTIAL_FAULTS = {"WSEC0003", "WSEC0005", "WSEC0006"}
 
 # An LRS learner element's children, and the field each one fills.
 _LEARNER_FIELDS = {
@@ -215,7 +195,7 @@ def build_envelope(operation: Operation, credentials: LrsCredentials, fields: Fi
     body = ET.SubElement(envelope, f"{{{SOAP_NS}}}Body")
     request = ET.SubElement(body, f"{{{NS}}}{operation}")
     head: dict[str, str | Fields] = {}
-    if operation in READ_OPERATIONS:
+    if operation in READ_OPERATIONS:  # the find operations carry a find type
         head["FindType"] = "FUL"
     head.update({"UKPRN": credentials.ukprn, "OrgPassword": credentials.password, "UserName": credentials.username})
     _add_fields(request, {**head, **fields})
@@ -259,15 +239,6 @@ def find_by_demographics_fields(search: DemographicSearch) -> Fields:
     return fields
 
 
-@dataclass(frozen=True, slots=True)
-class LrsAnswer:
-    """What an LRS answer said: its response code, the ULN it named, and any learners in it."""
-
-    response_code: str
-    uln: str | None = None
-    learners: Sequence[Learner] = ()
-
-
 class LrsFault(Exception):
     """A SOAP fault carrying an `MIAPAPIException` (or none: `code` is then empty)."""
 
@@ -306,7 +277,7 @@ def _learner(element: ET.Element) -> Learner | None:
         return Learner(uln=str(values["uln"]))
 
 
-def parse_answer(body: bytes) -> LrsAnswer:
+def parse_answer(body: bytes) -> LrsAnswer[Learner]:
     """Read an LRS answer. Raises `LrsFault` for a SOAP fault and `MalformedAnswer` for anything
     that is not well-formed SOAP with a response code (including any DTD or entity)."""
     try:
@@ -327,120 +298,6 @@ def parse_answer(body: bytes) -> LrsAnswer:
         raise MalformedAnswer("no response code")
     learners = [lrn for el in payload if _local(el.tag) == "Learner" and (lrn := _learner(el))]
     return LrsAnswer(code, _child_text(payload, "ULN") or None, tuple(learners))
-
-
-# ---------------------------------------------------------------- mapping
-
-
-def _details(code: str) -> list[dict[str, str]]:
-    return [{"response_code": code}] if code else []
-
-
-def fault_error(code: str) -> errors.S2SError:
-    """The domain error for an LRS fault code (WSEC...)."""
-    if code == "WSEC0004":
-        closed = errors.UpstreamUnavailable(
-            "The Learning Records Service is closed at the moment. Please try again later.",
-            retry_after=OUT_OF_HOURS_RETRY_AFTER,
-            code="lrs_out_of_hours",
-        )
-        closed.details = _details(code)
-        return closed
-    if code in _CREDENTIAL_FAULTS:
-        return errors.UpstreamError(
-            "The Learning Records Service refused S2S's account. The service desk has been told.",
-            code="lrs_credentials_refused",
-            details=_details(code),
-        )
-    if code in {"WSEC0001", "WSEC0002"}:
-        return errors.UpstreamError(
-            "The Learning Records Service could not read the request.",
-            code="lrs_rejected_request",
-            details=_details(code),
-        )
-    return errors.UpstreamError(
-        "The Learning Records Service reported an error.", code="lrs_fault", details=_details(code)
-    )
-
-
-def _unexpected(code: str) -> errors.UpstreamError:
-    return errors.UpstreamError(
-        "The Learning Records Service gave an answer S2S does not understand.",
-        code="lrs_unexpected_answer",
-        details=_details(code),
-    )
-
-
-def _shared_error(code: str) -> errors.S2SError | None:
-    if code == "WSRC0015":
-        return errors.InvalidRequest(
-            "The LRS needs more details to process this learner.",
-            code="insufficient_data",
-            details=_details(code),
-        )
-    return None
-
-
-def map_find(answer: LrsAnswer) -> LearnerSearchResult:
-    """A find answer as a search result, or the domain error it stands for."""
-    code = answer.response_code
-    learners = list(answer.learners)
-    if code == "WSRC0004" and learners:
-        return LearnerSearchResult(response_code=code, match="exact", learner=learners[0])
-    if code == "WSRC0003" and learners:
-        return LearnerSearchResult(response_code=code, match="possible", candidates=learners)
-    if code == "WSRC0022" and learners:
-        master = learners[0]
-        return LearnerSearchResult(response_code=code, match="linked", learner=master, master_uln=master.uln)
-    if code == "WSRC0002":
-        raise errors.InvalidRequest(
-            "Too many learners match these details. Add details, such as the postcode, and search again.",
-            code="too_many_matches",
-            details=_details(code),
-        )
-    if code == "WSRC0001":
-        raise errors.NotFound(
-            "The LRS has no learner matching these details.", code="learner_not_found", details=_details(code)
-        )
-    raise _shared_error(code) or _unexpected(code)
-
-
-def map_register(answer: LrsAnswer) -> tuple[LearnerRegistered, bool]:
-    """The registered learner's ULN and whether the LRS created a new record."""
-    code = answer.response_code
-    uln = answer.uln or (answer.learners[0].uln if answer.learners else None)
-    if code in {"WSRC0005", "WSRC0021"} and uln:
-        return LearnerRegistered(uln=uln, response_code=code), code == "WSRC0005"
-    raise _shared_error(code) or _unexpected(code)
-
-
-def map_update(uln: str, answer: LrsAnswer) -> LearnerUpdated:
-    code = answer.response_code
-    if code in {"WSRC0006", "WSRC0020"}:
-        return LearnerUpdated(uln=uln, response_code=code, changed=code == "WSRC0006")
-    if code == "WSRC0019":
-        raise errors.NotFound("The LRS has no learner with this ULN.", code="learner_not_found", details=_details(code))
-    if code == "WSRC0013":
-        raise errors.Conflict(
-            "This learner's ULN has changed at the LRS. Find the learner again first.",
-            code="uln_changed",
-            details=_details(code),
-        )
-    if code == "WSRC0014":
-        raise errors.InvalidRequest(
-            "The LRS does not allow this change of ability to share.",
-            code="invalid_ability_to_share_change",
-            details=_details(code),
-        )
-    raise _shared_error(code) or _unexpected(code)
-
-
-def error_response_code(exc: errors.S2SError) -> str | None:
-    """The LRS code an error carries, for the audit trail."""
-    for detail in exc.details:
-        if isinstance(detail, dict) and "response_code" in detail:
-            return str(detail["response_code"])
-    return None
 
 
 # ---------------------------------------------------------------- transport
@@ -472,7 +329,7 @@ def post_soap(endpoint: str, operation: str, body: bytes, timeout: float) -> tup
             return int(exc.code), bytes(exc.read())
 
 
-def _attempt(transport: Transport, endpoint: str, operation: str, body: bytes, timeout: float) -> LrsAnswer:
+def _attempt(transport: Transport, endpoint: str, operation: str, body: bytes, timeout: float) -> LrsAnswer[Learner]:
     try:
         status, answer = transport(endpoint, operation, body, timeout)
     except TimeoutError as exc:
@@ -542,13 +399,13 @@ class LrsClient:
         self.clock = clock
         self.last_call: CallRecord | None = None
 
-    def call(self, operation: Operation, fields: Fields) -> LrsAnswer:
+    def call(self, operation: Operation, fields: Fields) -> LrsAnswer[Learner]:
         """Send one operation, retrying reads after transport failures within the deadline."""
         if not self.endpoint:
             raise errors.UpstreamError("The LRS endpoint is not configured.", code="lrs_not_configured")
         body = build_envelope(operation, self.credentials(), fields)
         policy = self.policy
-        attempts = policy.max_attempts if operation in READ_OPERATIONS else 1
+        attempts = policy.max_attempts if is_retryable_operation(operation) else 1
         record = CallRecord(operation)
         self.last_call = record
         started = self.clock()
@@ -577,23 +434,36 @@ class LrsClient:
                     self.sleep(pause)
             raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
         except errors.S2SError as exc:
-            if isinstance(exc, errors.UpstreamError) and exc.code == "lrs_credentials_refused":
+            if is_credentials_refused(exc):
                 forget_credentials()
             raise
         finally:
             record.elapsed_ms = int((self.clock() - started) * 1000)
 
     def find_by_uln(self, uln: str, given_name: str, family_name: str) -> LearnerSearchResult:
-        return map_find(self.call("learnerByULN", find_by_uln_fields(uln, given_name, family_name)))
+        return _search_result(map_find(self.call("learnerByULN", find_by_uln_fields(uln, given_name, family_name))))
 
     def find_by_demographics(self, search: DemographicSearch) -> LearnerSearchResult:
-        return map_find(self.call("learnerByDemographics", find_by_demographics_fields(search)))
+        return _search_result(map_find(self.call("learnerByDemographics", find_by_demographics_fields(search))))
 
     def register(self, registration: LearnerRegistration) -> tuple[LearnerRegistered, bool]:
-        return map_register(self.call("registerSingleLearner", register_fields(registration)))
+        """The learner's ULN, and whether the LRS created the record now."""
+        outcome = map_register(self.call("registerSingleLearner", register_fields(registration)))
+        return LearnerRegistered(uln=outcome.uln, response_code=outcome.response_code), outcome.created
 
     def update(self, uln: str, update: LearnerUpdate) -> LearnerUpdated:
-        return map_update(uln, self.call("updateSingleLearner", update_fields(uln, update)))
+        outcome = map_update(uln, self.call("updateSingleLearner", update_fields(uln, update)))
+        return LearnerUpdated(uln=outcome.uln, response_code=outcome.response_code, changed=outcome.changed)
+
+
+def _search_result(match: Match[Learner]) -> LearnerSearchResult:
+    return LearnerSearchResult(
+        response_code=match.response_code,
+        match=match.match,
+        learner=match.learner,
+        candidates=list(match.candidates),
+        master_uln=match.master_uln,
+    )
 
 
 def lrs_client(**seams: Any) -> LrsClient:

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from s2s.adapters.aws import dynamodb
-from s2s.adapters.store import batch_get, from_av, key, org_profile, profile_fields, table, to_av
+from s2s.adapters import dynamo, organisations
 from s2s.domain import clock
 
 if TYPE_CHECKING:
@@ -46,7 +45,11 @@ ClaimOutcome = Literal["claimed", "already_sent", "in_progress"]
 
 
 def _org_pk(org: str) -> str:
-    return f"ORG#{org}"
+    return organisations.pk(org)
+
+
+def _sub_key(org: str, email: str) -> dynamo.RawItem:
+    return dynamo.key(_org_pk(org), f"SUB#{normalise_email(email)}")
 
 
 def normalise_email(email: str) -> str:
@@ -56,15 +59,9 @@ def normalise_email(email: str) -> str:
 # ---------------------------------------------------------------------------- subscribers
 
 
-def _cancelled(exc: Exception) -> list[str | None]:
-    response: dict[str, Any] = getattr(exc, "response", {})
-    return [r.get("Code") for r in response.get("CancellationReasons", [])]
-
-
 def subscribe(org: str, email: str, user_id: str, org_name: str | None = None) -> bool:
     """Add `email` to `org`'s subscribers. True when it was added, False when it already was."""
     email = normalise_email(email)
-    now = clock.now_iso()
     item = {
         "PK": _org_pk(org),
         "SK": f"SUB#{email}",
@@ -72,37 +69,28 @@ def subscribe(org: str, email: str, user_id: str, org_name: str | None = None) -
         "org": org,
         "email": email,
         "user_id": user_id,
-        "subscribed_at": now,
+        "subscribed_at": clock.now_iso(),
     }
-    profile_values: dict[str, Any] = {":one": {"N": "1"}, ":org": {"S": org}}
+    profile_values: dict[str, Any] = {":one": 1, ":org": org}
     profile_set = "SET org = :org"
     if org_name:
-        # Keep a name the profile already has (store.remember_org_name refreshes it from tokens).
+        # Keep a name the profile already has (organisations.remember_name refreshes it from tokens).
         profile_set += ", #n = if_not_exists(#n, :n)"
-        profile_values[":n"] = {"S": org_name[:200]}
-    profile_update: dict[str, Any] = {
-        "TableName": table(),
-        "Key": key(_org_pk(org), "PROFILE"),
-        "UpdateExpression": f"ADD subscriber_count :one {profile_set}",
-        "ExpressionAttributeValues": profile_values,
-    }
-    if org_name:
-        profile_update["ExpressionAttributeNames"] = {"#n": "name"}
+        profile_values[":n"] = org_name[: organisations.NAME_CHARS]
     try:
-        dynamodb().transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": table(),
-                        "Item": to_av(item),
-                        "ConditionExpression": "attribute_not_exists(PK)",
-                    }
-                },
-                {"Update": profile_update},  # type: ignore[typeddict-item]
+        dynamo.transact(
+            [
+                dynamo.put_op(item, condition="attribute_not_exists(PK)"),
+                dynamo.update_op(
+                    organisations.profile_key(org),
+                    f"ADD subscriber_count :one {profile_set}",
+                    names={"#n": "name"} if org_name else None,
+                    values=profile_values,
+                ),
             ]
         )
-    except dynamodb().exceptions.TransactionCanceledException as exc:
-        if _cancelled(exc)[:1] == ["ConditionalCheckFailed"]:
+    except dynamo.TransactionCancelled as exc:
+        if exc.failed(0):
             return False
         raise
     return True
@@ -110,81 +98,44 @@ def subscribe(org: str, email: str, user_id: str, org_name: str | None = None) -
 
 def unsubscribe(org: str, email: str) -> bool:
     """Remove `email` from `org`'s subscribers. True when it was removed, False when it was not there."""
-    email = normalise_email(email)
+    remove = dynamo.delete_op(_sub_key(org, email), condition="attribute_exists(PK)")
     try:
-        dynamodb().transact_write_items(
-            TransactItems=[
-                {
-                    "Delete": {
-                        "TableName": table(),
-                        "Key": key(_org_pk(org), f"SUB#{email}"),
-                        "ConditionExpression": "attribute_exists(PK)",
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": table(),
-                        "Key": key(_org_pk(org), "PROFILE"),
-                        "UpdateExpression": "ADD subscriber_count :minus",
-                        # Never below zero, even if the count was damaged by hand.
-                        "ConditionExpression": "subscriber_count > :zero",
-                        "ExpressionAttributeValues": {":minus": {"N": "-1"}, ":zero": {"N": "0"}},
-                    }
-                },
+        dynamo.transact(
+            [
+                remove,
+                dynamo.update_op(
+                    organisations.profile_key(org),
+                    "ADD subscriber_count :minus",
+                    # Never below zero, even if the count was damaged by hand.
+                    condition="subscriber_count > :zero",
+                    values={":minus": -1, ":zero": 0},
+                ),
             ]
         )
-    except dynamodb().exceptions.TransactionCanceledException as exc:
-        reasons = _cancelled(exc)
-        if reasons[:1] == ["ConditionalCheckFailed"]:
+    except dynamo.TransactionCancelled as exc:
+        if exc.failed(0):
             return False
-        if reasons[1:2] == ["ConditionalCheckFailed"]:
+        if exc.failed(1):
             # The subscription exists but the count says zero: remove it and leave the count at 0.
-            dynamodb().transact_write_items(
-                TransactItems=[
-                    {
-                        "Delete": {
-                            "TableName": table(),
-                            "Key": key(_org_pk(org), f"SUB#{email}"),
-                            "ConditionExpression": "attribute_exists(PK)",
-                        }
-                    },
-                ]
-            )
+            dynamo.transact([remove])
             return True
         raise
     return True
 
 
 def is_subscribed(org: str, email: str) -> bool:
-    resp = dynamodb().get_item(
-        TableName=table(),
-        Key=key(_org_pk(org), f"SUB#{normalise_email(email)}"),
-        ConsistentRead=True,
-        ProjectionExpression="PK",
-    )
-    return "Item" in resp
+    return dynamo.get(_sub_key(org, email), consistent=True, projection="PK") is not None
 
 
 def subscribers(org: str) -> list[str]:
     """Every subscribed address of `org`, sorted."""
-    emails: list[str] = []
-    kwargs: dict[str, Any] = {
-        "TableName": table(),
-        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :s)",
-        "ExpressionAttributeValues": {":pk": {"S": _org_pk(org)}, ":s": {"S": "SUB#"}},
-        "ProjectionExpression": "email",
-    }
-    while True:
-        resp = dynamodb().query(**kwargs)
-        emails.extend(str(from_av(item)["email"]) for item in resp.get("Items", []))
-        if "LastEvaluatedKey" not in resp:
-            return sorted(emails)
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+    items = dynamo.query("PK = :pk AND begins_with(SK, :s)", {":pk": _org_pk(org), ":s": "SUB#"}, projection="email")
+    return sorted(str(item["email"]) for item in items)
 
 
 def subscriber_count(org: str) -> int:
     """How many addresses get `org`'s emails (0 for an organisation nobody has subscribed to)."""
-    return org_profile(org)[1]
+    return organisations.profile(org)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,10 +151,10 @@ class Setting:
 def setting(org: str, email: str) -> Setting:
     """The organisation's profile and this address's subscription in one strongly consistent
     BatchGetItem (one round trip instead of three reads)."""
-    keys = [key(_org_pk(org), "PROFILE"), key(_org_pk(org), f"SUB#{normalise_email(email)}")]
-    items = batch_get(keys, projection="SK, #n, subscriber_count", consistent=True)
-    by_sk = {str(item["SK"]["S"]): item for item in items}
-    name, count = profile_fields(by_sk.get("PROFILE"))
+    keys = [organisations.profile_key(org), _sub_key(org, email)]
+    items = dynamo.batch_get(keys, projection="SK, #n, subscriber_count", names={"#n": "name"}, consistent=True)
+    by_sk = {str(item["SK"]): item for item in items}
+    name, count = organisations.profile_fields(by_sk.get(organisations.PROFILE))
     return Setting(name, count, any(sk.startswith("SUB#") for sk in by_sk))
 
 
@@ -218,8 +169,8 @@ class SendClaim:
     token: str = ""
 
 
-def _sent_key(event_id: str, email: str) -> dict[str, Any]:
-    return key(f"SENT#{event_id}", normalise_email(email))
+def _sent_key(event_id: str, email: str) -> dynamo.RawItem:
+    return dynamo.key(f"SENT#{event_id}", normalise_email(email))
 
 
 def _epoch(moment: datetime) -> int:
@@ -231,38 +182,25 @@ def claim_send(event_id: str, email: str, now: datetime | None = None) -> SendCl
     now = now or clock.now()
     token = uuid.uuid4().hex
     item = {
-        "PK": {"S": f"SENT#{event_id}"},
-        "SK": {"S": normalise_email(email)},
-        "kind": {"S": "email_send"},
-        "state": {"S": "sending"},
-        "token": {"S": token},
-        "started_at": {"N": str(_epoch(now))},
-        "ttl": {"N": str(_epoch(now + timedelta(days=SENT_RECORD_DAYS)))},
+        "PK": f"SENT#{event_id}",
+        "SK": normalise_email(email),
+        "kind": "email_send",
+        "state": "sending",
+        "token": token,
+        "started_at": _epoch(now),
+        "ttl": _epoch(now + timedelta(days=SENT_RECORD_DAYS)),
     }
-    client = dynamodb()
     try:
-        client.put_item(
-            TableName=table(),
-            Item=item,
-            ConditionExpression="attribute_not_exists(PK) OR #state = :failed "
-            "OR (#state = :sending AND started_at < :stale)",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={
-                ":failed": {"S": "failed"},
-                ":sending": {"S": "sending"},
-                ":stale": {"N": str(_epoch(now - SENDING_LEASE))},
-            },
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        dynamo.put(
+            item,
+            condition="attribute_not_exists(PK) OR #state = :failed OR (#state = :sending AND started_at < :stale)",
+            names={"#state": "state"},
+            values={":failed": "failed", ":sending": "sending", ":stale": _epoch(now - SENDING_LEASE)},
+            return_old=True,
         )
-    except client.exceptions.ConditionalCheckFailedException as exc:
-        response: dict[str, Any] = dict(exc.response)
-        old: dict[str, Any] = (
-            response.get("Item")
-            or client.get_item(TableName=table(), Key=_sent_key(event_id, email), ConsistentRead=True).get("Item")
-            or {}
-        )
-        state = old.get("state", {}).get("S")
-        return SendClaim("already_sent" if state == "sent" else "in_progress")
+    except dynamo.ConditionFailed as refused:
+        old = refused.old or dynamo.get(_sent_key(event_id, email), consistent=True) or {}
+        return SendClaim("already_sent" if old.get("state") == "sent" else "in_progress")
     return SendClaim("claimed", token)
 
 
@@ -278,45 +216,31 @@ def mark_sent(
     (the audit event of the email) is written in the same transaction, so the record and the audit
     trail never disagree."""
     now = now or clock.now()
-    update: TransactWriteItemTypeDef = {
-        "Update": {
-            "TableName": table(),
-            "Key": _sent_key(event_id, email),
-            "UpdateExpression": "SET #state = :sent, message_id = :m, sent_at = :at REMOVE #token",
-            "ExpressionAttributeNames": {"#state": "state", "#token": "token"},
-            "ExpressionAttributeValues": {
-                ":sent": {"S": "sent"},
-                ":m": {"S": message_id},
-                ":at": {"S": clock.iso(now)},
-            },
-        }
-    }
-    dynamodb().transact_write_items(TransactItems=[update, *also])
+    update = dynamo.update_op(
+        _sent_key(event_id, email),
+        "SET #state = :sent, message_id = :m, sent_at = :at REMOVE #token",
+        names={"#state": "state", "#token": "token"},
+        values={":sent": "sent", ":m": message_id, ":at": clock.iso(now)},
+    )
+    dynamo.transact([update, *also])
 
 
 def release_send(event_id: str, email: str, token: str) -> None:
     """Sending failed: mark our lease `failed` so the retry may claim it. Someone else's lease (ours
     went stale and was taken over) is left alone."""
-    client = dynamodb()
     try:
-        client.update_item(
-            TableName=table(),
-            Key=_sent_key(event_id, email),
-            UpdateExpression="SET #state = :failed",
-            ConditionExpression="#state = :sending AND #token = :token",
-            ExpressionAttributeNames={"#state": "state", "#token": "token"},
-            ExpressionAttributeValues={
-                ":failed": {"S": "failed"},
-                ":sending": {"S": "sending"},
-                ":token": {"S": token},
-            },
+        dynamo.update(
+            _sent_key(event_id, email),
+            "SET #state = :failed",
+            condition="#state = :sending AND #token = :token",
+            names={"#state": "state", "#token": "token"},
+            values={":failed": "failed", ":sending": "sending", ":token": token},
         )
-    except client.exceptions.ConditionalCheckFailedException:
+    except dynamo.ConditionFailed:
         return
 
 
 def send_state(event_id: str, email: str) -> str | None:
     """`sending`, `sent`, `failed`, or None when there is no record (for tests and support)."""
-    resp = dynamodb().get_item(TableName=table(), Key=_sent_key(event_id, email), ConsistentRead=True)
-    item = resp.get("Item")
-    return str(item["state"]["S"]) if item else None
+    item = dynamo.get(_sent_key(event_id, email), consistent=True)
+    return str(item["state"]) if item else None

@@ -4,7 +4,7 @@ each change moves. Nothing here talks to AWS."""
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
@@ -41,6 +41,63 @@ TRANSITIONS: dict[Status, tuple[Status, ...]] = {
 
 def may_move(old: Status, new: Status) -> bool:
     return old in TRANSITIONS.get(new, ())
+
+
+# Changes that keep the status (or, for a claim, set it to `available` again) rather than move
+# along the state machine, and the statuses in which each may be made.
+IN_PLACE: dict[str, tuple[Status, ...]] = {
+    "expiring_reminder": ("available",),  # the one reminder before expiry, never downloaded
+    "claimed": LIVE,  # an unclaimed Lost Pupils file re-addressed to a school, available to it
+}
+
+
+class IllegalTransition(Exception):
+    """A change the state machine does not have. A bug in the service, never a caller's mistake
+    (so it is a 500): the services check what the caller may do before they change anything."""
+
+
+def allowed_from(change: str, new: Status) -> tuple[Status, ...]:
+    """The stored statuses a change may be written over: `TRANSITIONS[new]` for a move (whose
+    audit action is the new status), `IN_PLACE[change]` for the others. The store writes every
+    change on condition that the stored status is one of these."""
+    if change in IN_PLACE:
+        return IN_PLACE[change]
+    if change != new or new not in TRANSITIONS:
+        raise IllegalTransition(f"{change!r} to {new!r} is not a change of the state machine")
+    return TRANSITIONS[new]
+
+
+def move(transfer: Transfer, new: Status, **changes: Any) -> Transfer:
+    """The transfer after moving to `new` (with `changes` to its other fields), if the state
+    machine allows that move from its status; IllegalTransition otherwise."""
+    if not may_move(transfer.status, new):
+        raise IllegalTransition(f"a transfer cannot move from {transfer.status!r} to {new!r}")
+    return replace(transfer, status=new, **changes)
+
+
+def in_place(transfer: Transfer, change: str, **changes: Any) -> Transfer:
+    """The transfer after a change that is not a move (`IN_PLACE`), if its status allows it."""
+    if transfer.status not in IN_PLACE.get(change, ()):
+        raise IllegalTransition(f"{change!r} cannot be made to a {transfer.status!r} transfer")
+    return replace(transfer, **changes)
+
+
+def claimed_for(transfer: Transfer, school: str, *, la: str | None, by: str, at: str) -> Transfer:
+    """An unclaimed Lost Pupils file re-addressed to `school` of the LA `la` by the LA `by` at
+    `at`: a file that school received then. The file name stays as sent (docs/SERVICE.md §4)."""
+    return in_place(
+        transfer,
+        "claimed",
+        destination=school,
+        dest_kind="school",
+        dest_la=la,
+        recipient_org=school,
+        claimed_from=transfer.recipient_org,
+        claimed_by=by,
+        status="available",
+        available_at=at,
+        downloaded_at=None,
+    )
 
 
 # An object that lands this long after its upload URL expired was started in time (S3 checks the
@@ -229,7 +286,7 @@ def sees_people_of(viewer: Principal, org: str) -> bool:
 
 def audit_view(viewer: Principal, event: dict[str, Any]) -> dict[str, Any]:
     """The one place that decides what `viewer` sees of one audit event (docs/SERVICE.md §4, privacy inside
-    the history). `event` is the stored event (`s2s.adapters.store.audit_events`); the answer leaves out
+    the history). `event` is the stored event (`s2s.adapters.transfers.audit_events`); the answer leaves out
     every personal field the viewer may not see rather than blanking it.
 
     - the service's own steps (landing check, sweep, emails) carry no person: shown as they are,

@@ -2,25 +2,24 @@
 or `MMMMMMM` (independent school or outside England and Wales). Every LA may search them by UPN and
 download them; an LA claims one for one of its own schools, which re-addresses the file there.
 
-A claim is one conditional, version-checked change (store.commit_change): of two LAs claiming the
+A claim is one conditional, version-checked change (transfers.commit_change): of two LAs claiming the
 same file at once exactly one wins. The claimed file becomes a file that school received today
 (counters, inbox, undownloaded report, `transfer.claimed` to its subscribers)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
-from s2s.adapters import store
-from s2s.adapters.store import TransitionConflict
+from s2s.adapters import transfers
+from s2s.adapters.transfers import Actor, TransitionConflict
 from s2s.domain import clock
 from s2s.domain.errors import Conflict, Forbidden, Gone, InvalidRequest, NotFound
 from s2s.domain.identifiers import is_laestab, is_valid_upn
 from s2s.domain.principal import Principal
-from s2s.domain.transfers import LIVE, TERMINAL, Transfer, can_see, claim_deltas, effective_status
+from s2s.domain.transfers import LIVE, TERMINAL, Transfer, can_see, claim_deltas, claimed_for, effective_status
 from s2s.runtime.log import logger
 from s2s.services import outbox as events
-from s2s.services import uploads
+from s2s.services.queries import summary
 
 # Enough for any one pupil: a UPN is one child, and each LPD file carries exactly one.
 MAX_FILES_PER_UPN = 200
@@ -51,12 +50,11 @@ def search(principal: Principal, upn: str) -> tuple[str, list[dict[str, Any]]]:
     _require_la(principal)
     value = normalise_upn(upn)
     found: list[dict[str, Any]] = []
-    for item in store.iter_index("GSI4", f"UPN#{value}", newest_first=True):
-        t = Transfer.from_dict(item)
+    for t in transfers.lost_pupil_files(value):
         if not t.is_lpd or not can_see(principal, t):
             continue
-        summary = uploads.summary(principal, t)
-        found.append({**summary, "claimable": summary["status"] in LIVE})
+        shown = summary(principal, t)
+        found.append({**shown, "claimable": shown["status"] in LIVE})
         if len(found) >= MAX_FILES_PER_UPN:
             break
     return value, found
@@ -108,29 +106,16 @@ def claim(principal: Principal, origin: dict[str, str], transfer_id: str, destin
     the LA now sees it."""
     _require_la(principal)
     school = _check_destination(principal, destination)
-    t = _claimable(principal, store.get_transfer(transfer_id))
-    actor = uploads.actor_for(principal, origin)
+    t = _claimable(principal, transfers.get_transfer(transfer_id))
+    actor = Actor.of(principal, origin)
     at = clock.now()
     at_iso = clock.iso(at)
-    after = replace(
-        t,
-        # The file name stays as sent; the transfer is now addressed to the school (docs/SERVICE.md §4).
-        destination=school,
-        dest_kind="school",
-        dest_la=principal.la,
-        recipient_org=school,
-        claimed_from=t.recipient_org,
-        claimed_by=principal.org,
-        status="available",
-        available_at=at_iso,
-        downloaded_at=None,
-    )
+    after = claimed_for(t, school, la=principal.la, by=principal.org, at=at_iso)
     event = events.build_event("transfer.claimed", after, at_iso, claimed_by=principal.org)
     try:
-        store.commit_change(
+        transfers.commit_change(
             t,
             after,
-            allowed_from=LIVE,
             action="claimed",
             actor=actor,
             at=at_iso,
@@ -143,12 +128,12 @@ def claim(principal: Principal, origin: dict[str, str], transfer_id: str, destin
                 "claimed_by": principal.org,
             },
             extra_condition="expires_at > :now",
-            extra_values={":now": {"S": at_iso}},
+            extra_values={":now": at_iso},
         )
     except TransitionConflict as exc:
         # Someone changed it first (another LA's claim, the sender's withdrawal, the sweep): say
         # what it is now; if it still looks claimable, the caller may simply try again.
-        now = store.get_transfer(transfer_id)
+        now = transfers.get_transfer(transfer_id)
         if now is not None and now.claimed_from is not None:
             # The loser of a race saw the file a moment ago, so saying it was claimed leaks nothing.
             raise Conflict("Another local authority claimed this file first.", code="already_claimed") from exc
@@ -159,4 +144,4 @@ def claim(principal: Principal, origin: dict[str, str], transfer_id: str, destin
         "lost pupil file claimed",
         extra={"transfer_id": transfer_id, "destination": school, **principal.log_fields()},
     )
-    return uploads.summary(principal, after)
+    return summary(principal, after)

@@ -17,13 +17,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from s2s.adapters import ses, store, subscriptions
+from s2s.adapters import organisations, ses, subscriptions, transfers
 from s2s.contracts.events import TransferEvent
 from s2s.domain import clock, emails
 from s2s.runtime.log import Metric, count, logger
 from s2s.runtime.settings import get_settings
 
-ACTOR = store.Actor.system("notify")
+ACTOR = transfers.Actor.system("notify")
 
 
 class MalformedEvent(ValueError):
@@ -68,7 +68,7 @@ def organisation_names(event: dict[str, Any]) -> dict[str, str]:
         *event["recipients"],
     }
     for code in sorted(c for c in codes if isinstance(c, str) and c):
-        name = store.org_name(code)
+        name = organisations.name(code)
         if name:
             names[code] = name
     source, source_name = event.get("source"), event.get("source_name")
@@ -93,7 +93,7 @@ def send_once(event: dict[str, Any], org: str, address: str, email: emails.Email
     except Exception:
         subscriptions.release_send(event_id, address, claim.token)
         raise
-    audit = store.audit_put(
+    audit = transfers.audit_put(
         event["transfer_id"],
         "email_sent",
         ACTOR,

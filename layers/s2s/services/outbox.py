@@ -7,15 +7,12 @@ Subscribers must expect an event more than once: `event_id` is stable for that p
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from s2s.adapters import store
-from s2s.adapters.aws import sns
+from s2s.adapters import events as outbox
 from s2s.contracts.events import EventType, TransferEvent
 from s2s.domain.transfers import Transfer
 from s2s.runtime.log import logger
-from s2s.runtime.settings import get_settings
 
 
 def recipients_for(event_type: EventType, t: Transfer) -> list[str]:
@@ -55,33 +52,21 @@ def build_event(event_type: EventType, t: Transfer, occurred_at: str, **extra: A
 def publish(event: dict[str, Any]) -> bool:
     """Publish one event, then remove it from the outbox. Raises if SNS fails (it stays queued).
     Returns False without publishing when a parallel run holds it or already published it."""
-    if not store.lease_outbox(event["transfer_id"], event["type"]):
+    if not outbox.lease(event["transfer_id"], event["type"]):
         return False
     try:
-        _send(event)
+        outbox.publish(event)
     except Exception:
-        store.release_outbox(event["transfer_id"], event["type"])
+        outbox.release(event["transfer_id"], event["type"])
         raise
-    store.delete_outbox(event["transfer_id"], event["type"])
+    outbox.delete(event["transfer_id"], event["type"])
     logger.info("event published", extra={"event_type": event["type"], "transfer_id": event["transfer_id"]})
     return True
 
 
-def _send(event: dict[str, Any]) -> None:
-    recipients = event.get("recipients") or []
-    sns().publish(
-        TopicArn=get_settings().topic_arn,
-        Message=json.dumps(event, sort_keys=True),
-        MessageAttributes={
-            "type": {"DataType": "String", "StringValue": event["type"]},
-            "recipient": {"DataType": "String", "StringValue": ",".join(recipients) or "none"},
-        },
-    )
-
-
 def flush(transfer_id: str) -> int:
     """Publish whatever this transfer still has in its outbox. Returns how many were sent."""
-    return sum(publish(event) for event in store.outbox_for(transfer_id))
+    return sum(publish(event) for event in outbox.pending_for(transfer_id))
 
 
 def try_publish(event: dict[str, Any]) -> bool:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from s2s.adapters import store
-from s2s.domain import clock
+from s2s.adapters import quotas
 from s2s.runtime.settings import get_settings
 
 if TYPE_CHECKING:
@@ -18,24 +17,7 @@ def charge(org: str, size_bytes: int, at: datetime) -> list[TransactWriteItemTyp
     """The conditional update that books one more upload of `size_bytes` for `org` today."""
     settings = get_settings()
     return [
-        {
-            "Update": {
-                "TableName": store.table(),
-                "Key": store.key(f"QUOTA#{org}", f"D#{clock.day(at)}"),
-                "UpdateExpression": "ADD uploads :one, upload_bytes :size SET #ttl = :ttl",
-                "ConditionExpression": (
-                    "attribute_not_exists(uploads) OR (uploads < :max_count AND upload_bytes <= :room)"
-                ),
-                "ExpressionAttributeNames": {"#ttl": "ttl"},
-                "ExpressionAttributeValues": {
-                    ":one": {"N": "1"},
-                    ":size": {"N": str(size_bytes)},
-                    ":max_count": {"N": str(settings.daily_upload_count)},
-                    ":room": {"N": str(settings.daily_upload_bytes - size_bytes)},
-                    ":ttl": {"N": str(int((at + timedelta(days=3)).timestamp()))},
-                },
-            }
-        }
+        quotas.charge(org, size_bytes, at, max_count=settings.daily_upload_count, max_bytes=settings.daily_upload_bytes)
     ]
 
 

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from s2s.adapters import store
-from s2s.adapters.aws import dynamodb
+from s2s.adapters import counters, cursors, organisations, transfers
 from s2s.domain import clock
 from s2s.domain.errors import Forbidden, InvalidRequest
 from s2s.domain.naming import known_la
@@ -26,8 +24,6 @@ from s2s.domain.transfers import METRICS, Transfer, effective_status
 
 # "Up to 3 years": three common years and a leap day, counting both ends.
 MAX_RANGE_DAYS = 3 * 365 + 1
-# Past the last school's LAESTAB in `D#<day>#<laestab>` sort keys ('~' sorts after digits).
-_SK_END = "~"
 
 
 @dataclass(frozen=True)
@@ -42,7 +38,7 @@ class Scope:
 
     @property
     def partition(self) -> str:
-        return f"CNT#LA#{self.la}" if self.la else "CNT#ALL"
+        return counters.partition(self.la)
 
 
 def _bad(field: str, reason: str, message: str, code: str = "validation_error") -> InvalidRequest:
@@ -88,21 +84,6 @@ def default_range(date_from: date | None, date_to: date | None) -> tuple[date, d
 # ---------------------------------------------------------------------------- counters
 
 
-def _query(pk: str, sk_from: str, sk_to: str) -> Iterator[dict[str, Any]]:
-    kwargs: dict[str, Any] = {
-        "TableName": store.table(),
-        "KeyConditionExpression": "PK = :pk AND SK BETWEEN :a AND :b",
-        "ExpressionAttributeValues": {":pk": {"S": pk}, ":a": {"S": sk_from}, ":b": {"S": sk_to}},
-    }
-    while True:
-        resp = dynamodb().query(**kwargs)
-        for item in resp.get("Items", []):
-            yield store.from_av(item)
-        if "LastEvaluatedKey" not in resp:
-            return
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-
-
 def zero() -> dict[str, int]:
     return dict.fromkeys(METRICS, 0)
 
@@ -128,7 +109,7 @@ def by_month(scope: Scope, date_from: date, date_to: date) -> list[dict[str, Any
     """One row per month in the range, months without any activity included (all zero)."""
     months = _months(date_from, date_to)
     sums = {month: zero() for month, _, _ in months}
-    for item in _query(scope.partition, f"D#{date_from.isoformat()}", f"D#{date_to.isoformat()}"):
+    for item in counters.days(scope.la, date_from, date_to):
         _add(sums[str(item["day"])[:7]], item)
     return [
         {"month": month, "period_from": a.isoformat(), "period_to": b.isoformat(), **sums[month]}
@@ -141,9 +122,9 @@ def by_school(scope: Scope, date_from: date, date_to: date) -> list[dict[str, An
     if scope.la is None:
         raise _bad("group_by", "needs_la", "Reports by school are for one LA: add la=<3-digit code>.")
     sums: dict[str, dict[str, int]] = {}
-    for item in _query(f"{scope.partition}#S", f"D#{date_from.isoformat()}", f"D#{date_to.isoformat()}#{_SK_END}"):
+    for item in counters.school_days(scope.la, date_from, date_to):
         _add(sums.setdefault(str(item["org"]), zero()), item)
-    return [{"school": org, "school_name": store.org_name(org), **sums[org]} for org in sorted(sums)]
+    return [{"school": org, "school_name": organisations.name(org), **sums[org]} for org in sorted(sums)]
 
 
 def transfers_report(
@@ -202,53 +183,36 @@ def undownloaded(
     scope = report_scope(principal, la, la_required=True)
     assert scope.la is not None
     now = clock.now()
-    state = store.decode_cursor(cursor) if cursor else {}
+    state = cursors.decode_cursor(cursor) if cursor else {}
     if state and (
         state.get("la") != scope.la or state.get("days") != older_than_days or not isinstance(state.get("cutoff"), str)
     ):
         raise _bad("cursor", "invalid", "The cursor belongs to another list.")
     # The cutoff is fixed by the first page, so later pages continue the same list.
     cutoff: str = state.get("cutoff") or clock.iso(now - timedelta(days=older_than_days))
-    kwargs: dict[str, Any] = {
-        "TableName": store.table(),
-        "IndexName": "GSI6",
-        "KeyConditionExpression": "GSI6PK = :pk AND GSI6SK <= :cut",
-        "ExpressionAttributeValues": {":pk": {"S": f"UNDL#{scope.la}"}, ":cut": {"S": cutoff + _SK_END}},
-        "ScanIndexForward": True,
-        "Limit": min(limit + 1, 100),
-    }
-    if state.get("at"):
-        kwargs["ExclusiveStartKey"] = state["at"]
     rows: list[dict[str, Any]] = []
     names: dict[str, str | None] = {}
     silent: dict[str, bool] = {}
     last_key: dict[str, Any] | None = None
     more = False
-    while True:
-        resp = dynamodb().query(**kwargs)
-        items = resp.get("Items", [])
-        for index, raw in enumerate(items):
-            last_key = {k: raw[k] for k in ("PK", "SK", "GSI6PK", "GSI6SK")}
-            t = Transfer.from_dict(store.from_av(raw))
-            if effective_status(t, now) != "available":
-                continue
-            rows.append(_undownloaded_row(t, now, names, silent))
-            if len(rows) == limit:
-                more = index < len(items) - 1 or "LastEvaluatedKey" in resp
-                break
-        if len(rows) == limit or "LastEvaluatedKey" not in resp:
+    for listed, more_after in transfers.undownloaded(scope.la, cutoff, state.get("at"), page=min(limit + 1, 100)):
+        last_key = listed.position
+        if effective_status(listed.transfer, now) != "available":
+            continue
+        rows.append(_undownloaded_row(listed.transfer, now, names, silent))
+        if len(rows) == limit:
+            more = more_after
             break
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
     next_cursor = None
     if more and last_key is not None:
-        next_cursor = store.encode_cursor({"la": scope.la, "days": older_than_days, "cutoff": cutoff, "at": last_key})
+        next_cursor = cursors.encode_cursor({"la": scope.la, "days": older_than_days, "cutoff": cutoff, "at": last_key})
     return scope.la, rows, next_cursor
 
 
 def _undownloaded_row(t: Transfer, now: Any, names: dict[str, str | None], silent: dict[str, bool]) -> dict[str, Any]:
     org = t.recipient_org
     if org not in names:
-        names[org], count = store.org_profile(org)
+        names[org], count = organisations.profile(org)
         silent[org] = count == 0
     assert t.available_at is not None
     return {

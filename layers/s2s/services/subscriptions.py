@@ -4,7 +4,7 @@ never from a body, and the organisation is always the caller's own."""
 
 from __future__ import annotations
 
-from s2s.adapters import store, subscriptions
+from s2s.adapters import organisations, subscriptions
 from s2s.contracts.subscriptions import Subscription
 from s2s.domain import clock
 from s2s.domain.errors import Forbidden, InvalidRequest
@@ -52,7 +52,7 @@ def subscribe(principal: Principal, organisation: str | None) -> Subscription:
         raise Forbidden(
             "You can only subscribe to your own organisation's notifications.", code="not_your_organisation"
         )
-    store.remember_org_name(principal.org, principal.org_name, clock.now())
+    organisations.remember_name(principal.org, principal.org_name, clock.now())
     added = subscriptions.subscribe(principal.org, email, principal.user_id, principal.org_name)
     logger.info("subscribed", extra={**principal.log_fields(), "added": added})
     return describe(principal, email)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from s2s.adapters.lrs import LrsClient, error_response_code, lrs_client
+from s2s.adapters.lrs import LrsClient, lrs_client
 from s2s.adapters.lrs_audit import LrsAuditEntry, record_lrs_call
 from s2s.contracts.uln import (
     DemographicSearch,
@@ -20,6 +20,7 @@ from s2s.contracts.uln import (
 )
 from s2s.domain import errors
 from s2s.domain.errors import status_for
+from s2s.domain.lrs import error_response_code
 from s2s.domain.principal import Principal
 from s2s.runtime.log import Metric, MetricUnit, count_by, logger
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from s2s.adapters import store
+from s2s.adapters import transfers
 from s2s.domain import clock
 from s2s.services import lost_pupils
 from support.flows import queued_events
@@ -179,23 +179,23 @@ def test_an_expired_or_withdrawn_file_cannot_be_claimed(aws: Any, lpd_file: str)
 
 def test_two_racing_claims_one_wins(aws: Any, lpd_file: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """LA 873 reads the file, then LA 330's claim completes, then 873 writes: 873 gets 409."""
-    real_get = store.get_transfer
+    real_get = transfers.get_transfer
     raced: list[int] = []
 
     def get_then_lose_the_race(transfer_id: str, *, consistent: bool = True) -> Any:
         t = real_get(transfer_id, consistent=consistent)
         if not raced:
             raced.append(1)
-            monkeypatch.setattr(lost_pupils.store, "get_transfer", real_get)
+            monkeypatch.setattr(lost_pupils.transfers, "get_transfer", real_get)
             assert claim(la_claims("330"), lpd_file, "3302001").status == 200
         return t
 
-    monkeypatch.setattr(lost_pupils.store, "get_transfer", get_then_lose_the_race)
+    monkeypatch.setattr(lost_pupils.transfers, "get_transfer", get_then_lose_the_race)
     reply = claim(la_claims("873"), lpd_file, "8733001")
     assert (reply.status, reply.error) == (409, "already_claimed"), reply.body
     final = real_get(lpd_file)
     assert final is not None and final.recipient_org == "3302001" and final.claimed_by == "330LLLL"
-    claims = [a for a in store.audit_events(lpd_file) if a["action"] == "claimed"]
+    claims = [a for a in transfers.audit_events(lpd_file) if a["action"] == "claimed"]
     assert len(claims) == 1
 
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from s2s.domain import clock
 from s2s.runtime.settings import get_settings
-from s2s.services import uploads
+from s2s.services import sweep
 from support.helpers import dfe_claims, la_claims, school_claims
 
 from .support import claim, download, remove, send_file, transfer, transfers_report, upn
@@ -176,7 +176,7 @@ class History:
             hop = min(days, 7)
             clock.travel(timedelta(days=hop))
             days -= hop
-            uploads.sweep()
+            sweep.sweep()
             now = clock.now_iso()
             for f in self.files:
                 if f.status in LIVE and now >= f.expires_at:

@@ -39,7 +39,7 @@ def test_report_reads_depend_on_days_and_schools_not_transfers(aws: Any) -> None
 
 
 def test_the_counting_client_refuses_a_scan(aws: Any) -> None:
-    from s2s.services import reports
+    from s2s.adapters import dynamo
 
     with counting_reads(), pytest.raises(AssertionError, match="never scan"):
-        reports.dynamodb().scan(TableName="anything")
+        dynamo.dynamodb().scan(TableName="anything")
