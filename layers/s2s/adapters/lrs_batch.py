@@ -20,7 +20,7 @@ Assumed shape (SOAP 1.1, namespace as the learner service):
 Memory stays flat whatever the batch size: the request is written learner by learner (an
 `XMLGenerator`, which escapes every value) into a spooled temporary file and posted from it; the
 answer is spooled the same way and read back with defusedxml's `iterparse` (no DTDs, no
-entities), one learner at a time. Faults are mapped by `s2s.adapters.lrs.fault_error`, as for the
+entities), one learner at a time. Faults are mapped by `s2s.domain.lrs.fault_error`, as for the
 single-learner calls, and a botocore- or urllib-level failure never leaves this module as
 anything but a domain error.
 """
@@ -43,8 +43,9 @@ from xml.sax.xmlreader import AttributesNSImpl
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
-from s2s.adapters.lrs import NS, SOAP_NS, LrsCredentials, fault_error
+from s2s.adapters.lrs import NS, SOAP_NS, LrsCredentials
 from s2s.domain import errors
+from s2s.domain.lrs import fault_error
 
 Kind = Literal["register", "verify"]
 SUBMIT: dict[Kind, str] = {"register": "submitBatchRegistration", "verify": "submitVerifyBatch"}

@@ -9,25 +9,26 @@ Item layout (PK / SK), all under `ULNB#<batch id>`:
   output). A pupil's two items sort together, so one Query in key order reads pupils in file order.
 - `A#<at>#<random>`: audit events (every step). No `ttl`: they outlive the file and its results.
 
-Reads are GetItem and Query through boto3's paginator, never a Scan; values go through boto3's
-TypeSerializer/TypeDeserializer (`s2s.adapters.store.to_av` / `from_av`). Rows are written 25 at a
-time with BatchWriteItem, unprocessed items retried, so a 5,000-pupil file is 200 requests.
+Reads are GetItem and Query through boto3's paginator, never a Scan, and values go through the one
+codec, all by way of `s2s.adapters.dynamo`. Rows are written 25 at a time with BatchWriteItem,
+unprocessed items retried, so a 5,000-pupil file is 200 requests; they are read 40 at a time, so
+memory holds a small page whatever the batch.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from s2s.adapters.aws import dynamodb, s3
-from s2s.adapters.store import Actor, from_av, key, table, to_av
+from s2s.adapters import dynamo
+from s2s.adapters.aws import s3, sqs
+from s2s.adapters.transfers import Actor
 from s2s.domain import clock
-from s2s.domain.uln_batches import UlnBatch
+from s2s.domain.uln_batches import UlnBatch, allowed_from
 
-MAX_BATCH_WRITE = 25
+PAGE_ITEMS = 40
 
 
 class BatchChanged(Exception):
@@ -42,7 +43,7 @@ def _ttl(batch: UlnBatch) -> int:
     return int(clock.parse(batch.expires_at).timestamp())
 
 
-def _meta_item(batch: UlnBatch) -> dict[str, Any]:
+def _meta(batch: UlnBatch) -> dict[str, Any]:
     values = batch.to_dict()
     values.update(
         {
@@ -54,10 +55,10 @@ def _meta_item(batch: UlnBatch) -> dict[str, Any]:
             "ttl": _ttl(batch),
         }
     )
-    return to_av(values)
+    return values
 
 
-def audit_item(batch_id: str, action: str, actor: Actor, details: dict[str, Any] | None = None) -> dict[str, Any]:
+def _audit(batch_id: str, action: str, actor: Actor, details: dict[str, Any] | None) -> dict[str, Any]:
     at = clock.now_iso()
     values: dict[str, Any] = {
         "PK": _pk(batch_id),
@@ -70,93 +71,61 @@ def audit_item(batch_id: str, action: str, actor: Actor, details: dict[str, Any]
         "source_ip": actor.source_ip or None,
         "details": details or None,
     }
-    return to_av(values)
+    return values
+
+
+def audit_op(batch_id: str, action: str, actor: Actor, details: dict[str, Any] | None = None) -> Any:
+    """The Put of one audit event, for a transaction (e.g. with an email's sending record)."""
+    return dynamo.put_op(_audit(batch_id, action, actor, details))
+
+
+def _meta_put(batch: UlnBatch, condition: str, values: dict[str, Any] | None = None) -> Any:
+    names = {"#status": "status"} if values else None
+    return dynamo.put_op(_meta(batch), condition=condition, names=names, values=values)
 
 
 def create(batch: UlnBatch, actor: Actor, details: dict[str, Any]) -> None:
     """The new batch and its `created` audit event, in one transaction."""
-    dynamodb().transact_write_items(
-        TransactItems=[
-            {
-                "Put": {
-                    "TableName": table(),
-                    "Item": _meta_item(batch),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
-            {"Put": {"TableName": table(), "Item": audit_item(batch.batch_id, "created", actor, details)}},
+    dynamo.transact(
+        [
+            _meta_put(batch, "attribute_not_exists(PK)"),
+            audit_op(batch.batch_id, "created", actor, details),
         ]
     )
 
 
 def get(batch_id: str) -> UlnBatch | None:
-    resp = dynamodb().get_item(TableName=table(), Key=key(_pk(batch_id), "META"), ConsistentRead=True)
-    item = resp.get("Item")
-    return UlnBatch.from_dict(from_av(item)) if item else None
+    item = dynamo.get(dynamo.key(_pk(batch_id), "META"))
+    return UlnBatch.from_dict(item) if item else None
 
 
-def save(
-    batch: UlnBatch,
-    *,
-    allowed_from: Iterable[str],
-    action: str,
-    actor: Actor,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Write the batch as it is now, if its stored status is one of `allowed_from`, with an audit
-    event, in one transaction. Raises `BatchChanged` when the status moved on meanwhile."""
-    allowed = sorted(set(allowed_from))
-    names = {f":s{i}": {"S": status} for i, status in enumerate(allowed)}
-    client = dynamodb()
+def save(batch: UlnBatch, *, change: str, actor: Actor, details: dict[str, Any] | None = None) -> None:
+    """Write the batch as it is after `change` (a move's change is its new status), with the
+    change's audit event, in one transaction, on condition that the stored status is one the state
+    machine allows the change from. Raises `BatchChanged` when the status moved on meanwhile."""
+    allowed = sorted(allowed_from(change, batch.status))
+    values = {f":s{i}": status for i, status in enumerate(allowed)}
+    put = _meta_put(batch, f"#status IN ({', '.join(values)})", values)
     try:
-        client.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": table(),
-                        "Item": _meta_item(batch),
-                        "ConditionExpression": f"#status IN ({', '.join(names)})",
-                        "ExpressionAttributeNames": {"#status": "status"},
-                        "ExpressionAttributeValues": names,
-                    }
-                },
-                {"Put": {"TableName": table(), "Item": audit_item(batch.batch_id, action, actor, details)}},
-            ]
-        )
-    except client.exceptions.TransactionCanceledException as exc:
+        dynamo.transact([put, audit_op(batch.batch_id, change, actor, details)])
+    except dynamo.TransactionCancelled as exc:
         raise BatchChanged(batch.batch_id) from exc
 
 
 def audit(batch_id: str, action: str, actor: Actor, details: dict[str, Any] | None = None) -> None:
-    dynamodb().put_item(TableName=table(), Item=audit_item(batch_id, action, actor, details))
+    dynamo.put(_audit(batch_id, action, actor, details))
 
 
 def audit_events(batch_id: str) -> list[dict[str, Any]]:
-    paginator = dynamodb().get_paginator("query")
-    events: list[dict[str, Any]] = []
-    for page in paginator.paginate(
-        TableName=table(),
-        KeyConditionExpression="PK = :pk AND begins_with(SK, :a)",
-        ExpressionAttributeValues={":pk": {"S": _pk(batch_id)}, ":a": {"S": "A#"}},
-    ):
-        events.extend(from_av(item) for item in page.get("Items", []))
-    return events
+    return list(dynamo.query("PK = :pk AND begins_with(SK, :a)", {":pk": _pk(batch_id), ":a": "A#"}))
 
 
 def list_for_org(org: str, *, limit: int, start: dict[str, Any] | None) -> tuple[list[UlnBatch], dict[str, Any] | None]:
     """One page of an organisation's batches, newest first."""
-    kwargs: dict[str, Any] = {
-        "TableName": table(),
-        "IndexName": "GSI2",
-        "KeyConditionExpression": "GSI2PK = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": f"ULNBATCHES#{org}"}},
-        "ScanIndexForward": False,
-        "Limit": limit,
-    }
-    if start:
-        kwargs["ExclusiveStartKey"] = start
-    resp = dynamodb().query(**kwargs)
-    return [UlnBatch.from_dict(from_av(i)) for i in resp.get("Items", [])], resp.get("LastEvaluatedKey")
+    page = dynamo.query_page(
+        "GSI2PK = :pk", {":pk": f"ULNBATCHES#{org}"}, limit=limit, start=start, index="GSI2", newest_first=True
+    )
+    return [UlnBatch.from_dict(i) for i in page.items], page.last_key
 
 
 # ---------------------------------------------------------------------------- pupils
@@ -169,7 +138,7 @@ def _seq(seq: int) -> str:
 def _row(batch: UlnBatch, seq: int, row: str, values: dict[str, Any]) -> dict[str, Any]:
     suffix = "D" if row == "pupil" else "O"
     keys = {"PK": _pk(batch.batch_id), "SK": f"P#{_seq(seq)}#{suffix}", "row": row, "seq": seq, "ttl": _ttl(batch)}
-    return to_av({**values, **keys})
+    return dynamo.to_item({**values, **keys})
 
 
 def pupil_item(batch: UlnBatch, seq: int, values: dict[str, Any]) -> dict[str, Any]:
@@ -184,24 +153,18 @@ class RowWriter:
     """Puts items 25 at a time (BatchWriteItem), retrying what DynamoDB left unprocessed."""
 
     def __init__(self) -> None:
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[dynamo.RawItem] = []
         self.requests = 0
 
-    def put(self, item: dict[str, Any]) -> None:
-        self._pending.append({"PutRequest": {"Item": item}})
-        if len(self._pending) == MAX_BATCH_WRITE:
+    def put(self, item: dynamo.RawItem) -> None:
+        self._pending.append(item)
+        if len(self._pending) == dynamo.BATCH_WRITE_ITEMS:
             self.flush()
 
     def flush(self) -> None:
-        requests, self._pending = self._pending, []
-        pause = 0.05
-        while requests:
-            self.requests += 1
-            resp = dynamodb().batch_write_item(RequestItems={table(): requests})  # type: ignore[dict-item]
-            requests = [dict(r) for r in resp.get("UnprocessedItems", {}).get(table(), [])]
-            if requests:
-                time.sleep(pause)
-                pause = min(pause * 2, 2.0)
+        items, self._pending = self._pending, []
+        if items:
+            self.requests += dynamo.batch_put(items)
 
     def __enter__(self) -> RowWriter:
         return self
@@ -219,15 +182,9 @@ class PupilRow:
 
 
 def _query_rows(batch_id: str, sk_from: str, sk_to: str) -> Iterator[dict[str, Any]]:
-    paginator = dynamodb().get_paginator("query")
-    for page in paginator.paginate(
-        TableName=table(),
-        KeyConditionExpression="PK = :pk AND SK BETWEEN :a AND :b",
-        ExpressionAttributeValues={":pk": {"S": _pk(batch_id)}, ":a": {"S": sk_from}, ":b": {"S": sk_to}},
-        PaginationConfig={"PageSize": 40},
-    ):
-        for item in page.get("Items", []):
-            yield from_av(item)
+    return dynamo.query(
+        "PK = :pk AND SK BETWEEN :a AND :b", {":pk": _pk(batch_id), ":a": sk_from, ":b": sk_to}, page_size=PAGE_ITEMS
+    )
 
 
 def rows(batch_id: str, first: int = 1, last: int = 99999) -> Iterator[PupilRow]:
@@ -282,4 +239,22 @@ def put_result_file(bucket: str, key: str, body: IO[bytes], content_type: str) -
         Body=_SmallReads(body),  # type: ignore[arg-type]
         ContentLength=length,
         ContentType=content_type,
+    )
+
+
+def open_file(bucket: str, key: str, etag: str) -> IO[bytes]:
+    """The landed file as a stream (S3's body reads like a binary file), pinned to `etag`."""
+    body: Any = s3().get_object(Bucket=bucket, Key=key, IfMatch=etag)["Body"]
+    return body
+
+
+# ---------------------------------------------------------------------------- the worker's queue
+
+
+def send_step(queue_url: str, message: dict[str, Any], delay_seconds: int) -> None:
+    """A next step for the worker, delivered after `delay_seconds` (SQS allows 0 to 900)."""
+    import json
+
+    sqs().send_message(
+        QueueUrl=queue_url, MessageBody=json.dumps(message), DelaySeconds=max(0, min(900, delay_seconds))
     )

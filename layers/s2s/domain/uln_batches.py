@@ -12,7 +12,7 @@ possible_matches (with how many candidates), no_match, linked (with the master U
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -41,6 +41,46 @@ UPLOAD_GRACE = timedelta(minutes=2)
 # will not finish. Polls back off from `poll_seconds` to SQS's longest delay (15 minutes).
 MAX_POLL_DELAY_SECONDS = 900
 OUT_OF_HOURS_DELAY_SECONDS = 900
+
+
+# The state machine: the statuses each status may be reached from, and the changes that keep the
+# status (with the statuses they may be made in). The repository writes every change on condition
+# that the stored status is one of these, so two deliveries of one message cannot both act.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "validating": ("pending_upload",),  # the file landed and matches its ticket
+    "submitted": ("validating",),  # every LRS job is submitted
+    "complete": ("validating", "submitted"),  # every job answered (or nothing was left to send)
+    "rejected": ("pending_upload", "validating"),  # the file was refused as a whole
+    "failed": ("validating", "submitted"),  # the LRS failed the job, or the deadline passed
+}
+IN_PLACE: dict[str, tuple[str, ...]] = {
+    "validated": ("validating",),  # the pupils are stored
+    "job_submitted": ("validating",),  # one job is with the LRS
+    "polled": ("submitted",),  # an output was not ready yet
+    "job_output_read": ("submitted",),  # one job's outcomes are stored
+}
+
+
+class IllegalTransition(Exception):
+    """A change the state machine does not have: a bug, never a caller's mistake."""
+
+
+def allowed_from(change: str, new: str) -> tuple[str, ...]:
+    """The stored statuses `change` may be written over (a move's change is its new status)."""
+    table = TRANSITIONS if change == new else IN_PLACE
+    return table.get(change, ())
+
+
+def move(batch: UlnBatch, new: str, **changes: Any) -> UlnBatch:
+    if batch.status not in TRANSITIONS.get(new, ()):
+        raise IllegalTransition(f"a ULN batch cannot move from {batch.status!r} to {new!r}")
+    return replace(batch, status=new, **changes)
+
+
+def in_place(batch: UlnBatch, change: str, **changes: Any) -> UlnBatch:
+    if batch.status not in IN_PLACE.get(change, ()):
+        raise IllegalTransition(f"{change!r} cannot be made to a {batch.status!r} ULN batch")
+    return replace(batch, **changes)
 
 
 def poll_delay(attempt: int, base_seconds: int) -> int:

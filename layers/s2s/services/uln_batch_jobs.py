@@ -20,16 +20,14 @@ organisation codes, counts and LRS codes: never a pupil's name, date of birth or
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import IO, Any
 
-from s2s.adapters import ses, subscriptions
+from s2s.adapters import files, ses, subscriptions
 from s2s.adapters import uln_batches as repo
-from s2s.adapters.aws import s3, sqs
 from s2s.adapters.lrs import LrsCredentials, load_credentials
 from s2s.adapters.lrs_batch import (
     FAILED,
@@ -43,7 +41,7 @@ from s2s.adapters.lrs_batch import (
     read_output_code,
     read_results,
 )
-from s2s.adapters.store import Actor
+from s2s.adapters.transfers import Actor
 from s2s.domain import clock, emails, errors
 from s2s.domain.ctf_batch import BatchFileError, CtfBatchReader, ReturnPupil, Sender, scan, write_csv, write_return_ctf
 from s2s.domain.uln_batches import (
@@ -51,6 +49,8 @@ from s2s.domain.uln_batches import (
     OUT_OF_HOURS_DELAY_SECONDS,
     UPLOAD_GRACE,
     UlnBatch,
+    in_place,
+    move,
     outcome_for,
     poll_delay,
 )
@@ -81,11 +81,7 @@ def enqueue(step: str, batch_id: str, *, attempt: int = 0, delay: int = 0) -> No
     url = get_settings().uln_batch_queue_url
     if not url:
         raise RuntimeError("ULN_BATCH_QUEUE_URL is not set: the batch cannot go on")
-    sqs().send_message(
-        QueueUrl=url,
-        MessageBody=json.dumps({"step": step, "batch_id": batch_id, "attempt": attempt}),
-        DelaySeconds=max(0, min(900, delay)),
-    )
+    repo.send_step(url, {"step": step, "batch_id": batch_id, "attempt": attempt}, delay)
 
 
 def handle_step(message: dict[str, Any]) -> str:
@@ -109,10 +105,10 @@ def handle_step(message: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------- endings
 
 
-def _end(batch: UlnBatch, status: str, reason: str | None, message: str | None, allowed: tuple[str, ...]) -> str:
-    after = replace(batch, status=status, reason=reason, reason_message=message, ended_at=clock.now_iso())
+def _end(batch: UlnBatch, status: str, reason: str | None, message: str | None) -> str:
+    after = move(batch, status, reason=reason, reason_message=message, ended_at=clock.now_iso())
     try:
-        repo.save(after, allowed_from=allowed, action=status, actor=ACTOR, details={"reason": reason} | after.counts)
+        repo.save(after, change=status, actor=ACTOR, details={"reason": reason} | after.counts)
     except repo.BatchChanged:
         return "duplicate"
     count_by(Metric.ULN_BATCHES, outcome=status, reason=reason or "none")
@@ -122,11 +118,11 @@ def _end(batch: UlnBatch, status: str, reason: str | None, message: str | None, 
 
 
 def fail(batch: UlnBatch, reason: str, message: str) -> str:
-    return _end(batch, "failed", reason, message, ("validating", "submitted"))
+    return _end(batch, "failed", reason, message)
 
 
 def _delete_quietly(key: str) -> None:
-    s3().delete_object(Bucket=get_settings().bucket_name, Key=key)
+    files.delete(get_settings().bucket_name, key)
 
 
 def _security_event(what: str, **fields: Any) -> None:
@@ -152,36 +148,32 @@ def handle_landed(bucket: str, key: str) -> str:
         return "unexpected_object"
     if batch.status != "pending_upload":
         return "duplicate"  # a repeated event: the first delivery decided the batch
-    try:
-        head = s3().head_object(Bucket=bucket, Key=key)
-    except s3().exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return "missing"
-        raise
-    late = head["LastModified"] > clock.parse(batch.upload_expires_at) + UPLOAD_GRACE
-    if int(head["ContentLength"]) != batch.size_bytes or late:
+    head = files.head(bucket, key)
+    if head is None:
+        return "missing"  # another delivery of this event is handling it
+    late = head.last_modified > clock.parse(batch.upload_expires_at) + UPLOAD_GRACE
+    if head.size != batch.size_bytes or late:
         why = "upload ticket expired" if late else "size differs from the upload ticket"
         _security_event("unexpected_object", batch_id=batch.batch_id, why=why)
         outcome = _reject(
             batch,
             "unexpected_object",
             f"The file that arrived does not match the batch that was started ({why}). Start the batch again.",
-            from_status="pending_upload",
         )
         _delete_quietly(key)
         return outcome
     deadline = clock.now() + timedelta(hours=settings.uln_batch_deadline_hours)
-    checking = replace(batch, status="validating", deadline_at=clock.iso(deadline))
+    checking = move(batch, "validating", deadline_at=clock.iso(deadline))
     try:
-        repo.save(checking, allowed_from=("pending_upload",), action="validating", actor=ACTOR)
+        repo.save(checking, change="validating", actor=ACTOR)
     except repo.BatchChanged:
         return "duplicate"
-    return _validate(checking, head["ETag"])
+    return _validate(checking, head.etag)
 
 
-def _reject(batch: UlnBatch, reason: str, message: str, *, from_status: str = "validating") -> str:
+def _reject(batch: UlnBatch, reason: str, message: str) -> str:
     count_by(Metric.FILES_REJECTED, reason=f"uln_{reason}")
-    return _end(batch, "rejected", reason, message, (from_status,))
+    return _end(batch, "rejected", reason, message)
 
 
 def _sender(batch: UlnBatch) -> Sender:
@@ -189,8 +181,7 @@ def _sender(batch: UlnBatch) -> Sender:
 
 
 def _stream(batch: UlnBatch, etag: str) -> IO[bytes]:
-    body = s3().get_object(Bucket=get_settings().bucket_name, Key=batch.key, IfMatch=etag)["Body"]
-    return body  # type: ignore[return-value]  # a StreamingBody reads like a binary file
+    return repo.open_file(get_settings().bucket_name, batch.key, etag)
 
 
 def _validate(batch: UlnBatch, etag: str) -> str:
@@ -247,8 +238,9 @@ def _validate(batch: UlnBatch, etag: str) -> str:
                     },
                 )
             )
-    read = replace(
+    read = in_place(
         batch,
+        "validated",
         counts=counts,
         to_send=to_send,
         ctf_version=header.ctf_version,
@@ -258,7 +250,7 @@ def _validate(batch: UlnBatch, etag: str) -> str:
         estab=header.source_estab,
     )
     try:
-        repo.save(read, allowed_from=("validating",), action="validated", actor=ACTOR, details={**counts, **to_send})
+        repo.save(read, change="validated", actor=ACTOR, details={**counts, **to_send})
     except repo.BatchChanged:
         return "duplicate"
     _log("uln batch read", read, counts=counts, to_send=to_send, writes=writer.requests)
@@ -339,12 +331,11 @@ def submit(batch: UlnBatch, attempt: int) -> str:
                 f"The LRS refused the batch ({answer.response_code}). Send the file again; if it happens again, "
                 "contact the S2S helpdesk.",
             )
-        batch = replace(batch, jobs={**batch.jobs, kind: answer.job_id})
+        batch = in_place(batch, "job_submitted", jobs={**batch.jobs, kind: answer.job_id})
         try:
             repo.save(
                 batch,
-                allowed_from=("validating",),
-                action="job_submitted",
+                change="job_submitted",
                 actor=ACTOR,
                 details={"kind": kind, "job_id": answer.job_id, "learners": count},
             )
@@ -353,9 +344,9 @@ def submit(batch: UlnBatch, attempt: int) -> str:
         _log("uln batch job submitted", batch, kind=kind, job_id=answer.job_id, learners=count)
     if not batch.jobs:
         return finish(batch)  # every pupil had a data error: nothing to send
-    submitted = replace(batch, status="submitted", submitted_at=clock.now_iso())
+    submitted = move(batch, "submitted", submitted_at=clock.now_iso())
     try:
-        repo.save(submitted, allowed_from=("validating",), action="submitted", actor=ACTOR, details=dict(batch.jobs))
+        repo.save(submitted, change="submitted", actor=ACTOR, details=dict(batch.jobs))
     except repo.BatchChanged:
         return "duplicate"
     enqueue("poll", batch.batch_id, attempt=1, delay=poll_delay(1, get_settings().uln_batch_poll_seconds))
@@ -410,12 +401,11 @@ def poll(batch: UlnBatch, attempt: int) -> str:
             waiting.append(kind)
             continue
         if code == SUCCESSFUL:
-            batch = replace(batch, jobs_done=sorted({*batch.jobs_done, kind}))
+            batch = in_place(batch, "job_output_read", jobs_done=sorted({*batch.jobs_done, kind}))
             try:
                 repo.save(
                     batch,
-                    allowed_from=("submitted",),
-                    action="job_output_read",
+                    change="job_output_read",
                     actor=ACTOR,
                     details={"kind": kind, "job_id": job_id, "results": stored},
                 )
@@ -427,14 +417,13 @@ def poll(batch: UlnBatch, attempt: int) -> str:
         if code == UNKNOWN_JOB:
             return fail(batch, "lrs_unknown_job", "The LRS no longer knows this batch's job. Send the file again.")
         return fail(batch, "lrs_unexpected_answer", f"The LRS gave an answer S2S does not understand ({code[:12]}).")
-    batch = replace(batch, polls=attempt)
     if waiting:
+        batch = in_place(batch, "polled", polls=attempt)
         delay = poll_delay(attempt + 1, get_settings().uln_batch_poll_seconds)
         try:
             repo.save(
                 batch,
-                allowed_from=("submitted",),
-                action="polled",
+                change="polled",
                 actor=ACTOR,
                 details={"attempt": attempt, "waiting": waiting, "next_in_seconds": delay},
             )
@@ -513,8 +502,7 @@ def finish(batch: UlnBatch) -> str:
         _put(batch.result_key("ctf"), out, "application/xml")
     counts["matched"] = matched
     counts.pop("pending", None)
-    done = replace(batch, counts=counts)
-    return _end(done, "complete", None, None, ("validating", "submitted"))
+    return _end(replace(batch, counts=counts), "complete", None, None)
 
 
 # ---------------------------------------------------------------------------- 4. notify
@@ -548,14 +536,10 @@ def notify(batch: UlnBatch) -> str:
             failed += 1
             count_by(Metric.EMAILS_FAILED)
             continue
-        audit = repo.audit_item(batch.batch_id, "email_sent", ACTOR, {"to": address, "message_id": message_id})
-        subscriptions.mark_sent(event_id, address, message_id, also=[{"Put": {"TableName": _table(), "Item": audit}}])
+        audit = repo.audit_op(batch.batch_id, "email_sent", ACTOR, {"to": address, "message_id": message_id})
+        subscriptions.mark_sent(event_id, address, message_id, also=[audit])
         sent += 1
     _log("uln batch notified", batch, sent=sent, failed=failed)
     if failed:
         raise EmailsNotSent(f"{failed} email(s) not sent for batch {batch.batch_id}")
     return "notified"
-
-
-def _table() -> str:
-    return get_settings().table_name

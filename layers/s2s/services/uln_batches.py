@@ -13,16 +13,16 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from s2s.adapters import files
 from s2s.adapters import uln_batches as repo
-from s2s.adapters.aws import s3
-from s2s.adapters.store import decode_cursor, encode_cursor
+from s2s.adapters.cursors import decode_cursor, encode_cursor
+from s2s.adapters.transfers import Actor
 from s2s.domain import clock
 from s2s.domain.ctf_batch import MAX_FILE_BYTES
 from s2s.domain.errors import Conflict, Forbidden, Gone, InvalidRequest, NotFound, TooLarge
 from s2s.domain.principal import Principal
 from s2s.domain.uln_batches import UlnBatch, effective_status
 from s2s.runtime.settings import get_settings
-from s2s.services.uploads import actor_for
 
 # A name a MIS writes: letters, digits, spaces, dots, hyphens, underscores, brackets; ends .xml.
 _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._()\-]{0,95}\.[xX][mM][lL]", re.ASCII)
@@ -69,14 +69,9 @@ def issue_batch_ticket(
         estab=principal.laestab[3:] if principal.laestab else "",
         lea=principal.la or "",
     )
-    repo.create(batch, actor_for(principal, origin), {"filename": filename, "size_bytes": size_bytes})
-    post = s3().generate_presigned_post(
-        Bucket=settings.bucket_name,
-        Key=batch.key,
-        Conditions=[["content-length-range", size_bytes, size_bytes]],
-        ExpiresIn=settings.upload_url_seconds,
-    )
-    return batch, post["url"], dict(post["fields"])
+    repo.create(batch, Actor.of(principal, origin), {"filename": filename, "size_bytes": size_bytes})
+    url, fields = files.presigned_post(settings.bucket_name, batch.key, size_bytes, settings.upload_url_seconds)
+    return batch, url, fields
 
 
 def visible_batch(principal: Principal, batch_id: str) -> UlnBatch:
@@ -186,16 +181,8 @@ def result_link(principal: Principal, origin: dict[str, str], batch_id: str, fmt
     settings = get_settings()
     seconds = settings.download_url_seconds
     filename = batch.result_filename(fmt)
-    url = s3().generate_presigned_url(
-        "get_object",
-        Params={
-            "Bucket": settings.bucket_name,
-            "Key": batch.result_key(fmt),
-            "ResponseContentDisposition": f'attachment; filename="{filename}"',
-        },
-        ExpiresIn=seconds,
-    )
-    repo.audit(batch_id, "result_link", actor_for(principal, origin), {"format": fmt})
+    url = files.presigned_get(settings.bucket_name, batch.result_key(fmt), filename, seconds)
+    repo.audit(batch_id, "result_link", Actor.of(principal, origin), {"format": fmt})
     return {
         "url": url,
         "filename": filename,
