@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import requests
 from portal_harness import LocalStack, WatchedPage
 from s2s.domain.ctf_batch import CtfBatchReader, Sender
 from s2s_cli.local import auth
@@ -22,10 +23,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SCHOOL = "8231234"
 
 
+def school_token(stack: LocalStack) -> str:
+    key = auth.load_or_create_key(stack.data_dir)
+    return auth.issue_token(key, auth.organisation_claims("school", SCHOOL, None), ttl=3600)
+
+
 def signed_in(new_page: Callable[[], WatchedPage], stack: LocalStack, path: str) -> WatchedPage:
     watched = new_page()
-    key = auth.load_or_create_key(stack.data_dir)
-    token = auth.issue_token(key, auth.organisation_claims("school", SCHOOL, None), ttl=3600)
+    token = school_token(stack)
     watched.page.goto(stack.portal + "/sign-out")
     watched.page.evaluate("t => sessionStorage.setItem('s2s.token', t)", token)
     watched.page.goto(stack.portal + path)
@@ -92,3 +97,22 @@ def test_a_file_for_another_school_is_refused_with_its_reason(
     assert page.locator("#batch-reason").get_attribute("data-reason") == "source_not_sender"
     assert page.get_by_role("button", name="Download the return CTF").count() == 0
     watched.check("uln-batch-refused")
+
+
+def test_a_batch_in_progress_says_so_and_offers_no_download(
+    new_page: Callable[[], WatchedPage], local_stack: LocalStack
+) -> None:
+    """A batch whose file has not arrived yet: the page shows the status and that it updates itself."""
+    started = requests.post(
+        local_stack.api + "/uln/batches",
+        json={"filename": "Later.xml", "size_bytes": 1000},
+        headers={"Authorization": f"Bearer {school_token(local_stack)}"},
+        timeout=30,
+    )
+    assert started.status_code == 201, started.text
+    watched = signed_in(new_page, local_stack, f"/uln/batches/{started.json()['batch_id']}")
+    page = watched.page
+    page.locator("[data-status=pending_upload]").wait_for()
+    page.locator("#batch-waiting").wait_for()
+    assert page.get_by_role("button", name="Download the return CTF").count() == 0
+    watched.check("uln-batch-in-progress")
