@@ -28,9 +28,11 @@ from typing import Any
 
 import boto3
 from moto.server import ThreadedMotoServer
+from s2s.domain.lrs import LrsCredentials
 from s2s.domain.transfers import Transfer
 from s2s.services.outbox import build_event
-from s2s_cli.fake_lrs import start_fake_lrs
+from s2s.services.registration import account_value
+from s2s_cli.fake_lrs import DEFAULT_PASSWORD, DEFAULT_UKPRN, DEFAULT_USERNAME, start_fake_lrs
 from s2s_cli.local.template import (
     create_resources,
     http_routes,
@@ -97,6 +99,14 @@ def moto_server() -> Iterator[dict[str, str]]:
             secrets=client("secretsmanager"),
         )
         client("ses").verify_email_identity(EmailAddress="no-reply@s2s.test")
+        # The ULN probe's school is registered with the fake LRS, as PUT /uln/registration keeps it.
+        client("secretsmanager").create_secret(
+            Name=f"{names.lrs_secret_prefix}{SCHOOL}",
+            SecretString=json.dumps(
+                account_value(LrsCredentials(DEFAULT_UKPRN, DEFAULT_USERNAME, DEFAULT_PASSWORD), registered_by="bench")
+            ),
+            Tags=[{"Key": "org", "Value": SCHOOL}],
+        )
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             **credentials,

@@ -46,7 +46,7 @@ CLIENTS: dict[str, tuple[str, ...]] = {
     "subscriptions_api": ("dynamodb",),
     "report_api": ("dynamodb",),
     "lost_pupils_api": ("dynamodb", "sns"),
-    "uln_api": ("dynamodb", "secretsmanager"),
+    "uln_api": ("dynamodb", "sts", "secretsmanager"),
 }
 
 

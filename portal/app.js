@@ -14,6 +14,7 @@ import {
 import { historyRows, mayShowPeople, orgLabel } from "./history.js";
 import { loadNaming, NamingError } from "./naming.js";
 import { ulnBatchesPage, ulnBatchPage } from "./uln-batches.js";
+import { composePage, configureMessages, messageInbox, sentMessages, threadPage, transferMessagesSection } from "./messages.js";
 
 const SERVICE = "Send files school to school";
 
@@ -52,6 +53,11 @@ const ROUTES = [
   [/^\/lost-pupils$/, lostPupilsPage],
   [/^\/uln\/batches$/, () => ulnBatchesPage(ulnUi())],
   [/^\/uln\/batches\/([A-Za-z0-9_-]{1,100})$/, (id) => ulnBatchPage(ulnUi(), id)],
+  [/^\/lrs-registration$/, lrsRegistrationPage],
+  [/^\/messages$/, messageInbox],
+  [/^\/messages\/sent$/, sentMessages],
+  [/^\/messages\/new$/, composePage],
+  [/^\/messages\/([A-Za-z0-9_-]{1,100})$/, (id) => threadPage(id)],
 ];
 
 /** What the ULN batch pages (uln-batches.js) draw with. */
@@ -79,6 +85,10 @@ const ALLOWED = {
   "/undownloaded": ["la", "dfe"],
   "/lost-pupils": ["la"],
   "/uln/batches": ["school", "la"],
+  "/lrs-registration": ["school", "la"],
+  "/messages": ["school", "la"],
+  "/messages/sent": ["school", "la"],
+  "/messages/new": ["school", "la"],
 };
 
 export function navigate(path, { replaceState = false } = {}) {
@@ -115,6 +125,8 @@ async function route() {
   }
 }
 
+configureMessages({ page, pageWithCaption, navigate, user: () => user });
+
 function notFound() {
   page("Page not found", p("If you typed the web address, check it is correct."), p(h("a", { href: "/", class: "govuk-link" }, "Go to the start")));
 }
@@ -140,7 +152,12 @@ function pageWithCaption(caption, title, ...content) {
 function showError(error) {
   if (error instanceof StaleNavigation) return; // the page it was for is gone
   if (error instanceof ApiError && error.status === 401) return signInPage(location.pathname);
-  const title = error instanceof ApiError && error.status === 404 ? "File not found" : "Sorry, there is a problem";
+  const thing = location.pathname.startsWith("/messages/") ? "Message" : "File";
+  const title = error instanceof ApiError && error.status === 404
+    ? `${thing} not found`
+    : error instanceof ApiError && error.status === 410 && thing === "Message"
+      ? "This message has expired"
+      : "Sorry, there is a problem";
   page(title, errorSummary([[error.message, null]]));
 }
 
@@ -164,11 +181,14 @@ window.addEventListener("popstate", route);
 // ------------------------------------------------------------------------- header and sign-in
 
 const MENUS = {
-  school: [["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/uln/batches", "ULN batches"], ["/subscriptions", "Email alerts"]],
+  school: [
+    ["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/messages", "Messages"],
+    ["/uln/batches", "ULN batches"], ["/subscriptions", "Email alerts"], ["/lrs-registration", "LRS registration"],
+  ],
   la: [
-    ["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/la-files", "Your schools' files"],
+    ["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/messages", "Messages"], ["/la-files", "Your schools' files"],
     ["/reports", "Reports"], ["/undownloaded", "Not downloaded"], ["/lost-pupils", "Lost pupils"],
-    ["/uln/batches", "ULN batches"], ["/subscriptions", "Email alerts"],
+    ["/uln/batches", "ULN batches"], ["/subscriptions", "Email alerts"], ["/lrs-registration", "LRS registration"],
   ],
   dfe: [["/reports", "Reports"], ["/undownloaded", "Not downloaded"]],
 };
@@ -343,6 +363,7 @@ async function transferPage(id, banner = null) {
   ]);
   const history = historyRows(transfer, user, names).map((row) => [when(row.at), row.what, row.who]);
   const rejected = transfer.status === "rejected";
+  const messages = rejected || transfer.lost_pupil ? null : await transferMessagesSection(transfer, user);
   const caption = transfer.direction === "received" ? "File sent to you" : "File you sent";
   pageWithCaption(
     caption,
@@ -372,6 +393,7 @@ async function transferPage(id, banner = null) {
         ? table("Downloads", ["When", "Who"], receipts, { "data-testid": "receipts" })
         : [h("h2", { class: "govuk-heading-m" }, "Downloads"), p(h("span", { "data-testid": "no-downloads" }, "Nobody has downloaded this file yet."))],
     history.length ? table("History", ["When", "What happened", "Who"], history, { "data-testid": "audit" }) : null,
+    messages,
   );
 }
 
@@ -918,6 +940,97 @@ function claimForm(item, refresh) {
     message,
     h("input", { id, name: "destination", class: "govuk-input govuk-input--width-10", inputmode: "numeric", maxlength: "7", "aria-describedby": `${id}-error` }),
     h("button", { type: "submit", class: "govuk-button govuk-button--secondary app-claim-form__button", "data-module": "govuk-button" }, "Claim"),
+  );
+}
+
+// ------------------------------------------------------------------------- LRS registration
+
+const LRS_FIELDS = [
+  ["ukprn", "UKPRN", { inputmode: "numeric", maxlength: "8", autocomplete: "off", spellcheck: "false", class: "govuk-input--width-10" }, "8 digits, starting with 1. Leave empty if your organisation has an LRS organisation reference instead."],
+  ["organisation_ref", "LRS organisation reference (only if you have no UKPRN)", { maxlength: "20", autocomplete: "off", spellcheck: "false", class: "govuk-input--width-20" }],
+  ["username", "LRS web service user name", { maxlength: "100", autocomplete: "off", spellcheck: "false", class: "govuk-input--width-20" }],
+  ["password", "LRS web service password", { type: "password", maxlength: "128", autocomplete: "new-password", class: "govuk-input--width-20" }, "S2S checks it with the LRS once and keeps it. It is never shown again."],
+];
+
+async function lrsRegistrationPage(banner = null) {
+  const current = await api("GET", "/uln/registration");
+  const result = h("div", {});
+  const form = h(
+    "form",
+    { novalidate: true, "data-testid": "lrs-form" },
+    ...LRS_FIELDS.map(([id, label, attrs, hint]) => lrsField(id, label, attrs, hint)),
+    h("button", { type: "submit", class: "govuk-button", "data-module": "govuk-button" }, current.registered ? "Check and replace" : "Check and save"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const value = (name) => String(data.get(name) || "").trim();
+    const body = { username: value("username"), password: String(data.get("password") || "") };
+    // One of the two names the organisation; both (or neither) is refused by the API, naming the field.
+    if (value("ukprn") || !value("organisation_ref")) body.ukprn = value("ukprn");
+    if (value("organisation_ref")) body.organisation_ref = value("organisation_ref");
+    form.querySelector("#password").value = "";
+    try {
+      await api("PUT", "/uln/registration", { body });
+    } catch (error) {
+      if (error instanceof StaleNavigation) return;
+      const fields = new Set(LRS_FIELDS.map(([id]) => id));
+      const items = (error.details || []).filter((d) => d.field && fields.has(d.field)).map((d) => [`${lrsLabel(d.field)}: ${d.message || "the LRS refused it"}`, `#${d.field}`]);
+      replace(result, errorSummary(items.length ? items : [[error.message, null]], { extra: items.length ? p(error.message) : null }));
+      initComponents(result);
+      return;
+    }
+    await lrsRegistrationPage(notificationBanner({ success: true, heading: "The LRS accepted the account. S2S will use it for your organisation's ULN requests." }));
+  });
+  async function forget() {
+    try {
+      await api("DELETE", "/uln/registration");
+    } catch (error) {
+      showErrorIn(result, error);
+      return;
+    }
+    await lrsRegistrationPage(notificationBanner({ success: true, heading: "S2S no longer keeps your organisation's LRS account" }));
+  }
+  page(
+    "LRS registration",
+    banner,
+    current.needs_attention
+      ? notificationBanner({ heading: "The LRS has refused this account's password. Enter the account again.", attrs: { "data-testid": "needs-attention" } })
+      : null,
+    p("To use the ULN service, your organisation must be registered with the Learning Records Service (in the LRS Organisation Portal, with its learning provider agreement signed). Then enter your organisation's LRS web service account here: S2S sends it with your ULN requests, so the LRS knows they come from your organisation."),
+    current.registered
+      ? summaryList(
+          [
+            [current.ukprn ? "UKPRN" : "LRS organisation reference", current.ukprn || current.organisation_ref],
+            ["User name", current.username],
+            ["Last checked with the LRS", when(current.checked_at)],
+            ["Status", current.needs_attention ? tag("Needs attention", "red") : tag("Registered", "green")],
+          ],
+          { "data-testid": "lrs-registration" },
+        )
+      : p(h("strong", { "data-testid": "lrs-not-registered" }, "Your organisation has no LRS account in S2S yet.")),
+    h("h2", { class: "govuk-heading-m" }, current.registered ? "Replace the account" : "Enter the account"),
+    result,
+    form,
+    current.registered
+      ? h("button", { type: "button", class: "govuk-button govuk-button--warning", "data-module": "govuk-button", id: "forget-lrs", onclick: forget }, "Remove the account from S2S")
+      : null,
+  );
+}
+
+function lrsLabel(id) {
+  const found = LRS_FIELDS.find(([name]) => name === id);
+  return found ? found[1] : id;
+}
+
+function lrsField(id, label, attrs, hint) {
+  const { class: extraClass, ...rest } = attrs;
+  return h(
+    "div",
+    { class: "govuk-form-group" },
+    h("label", { for: id, class: "govuk-label" }, label),
+    hint ? h("div", { class: "govuk-hint", id: `${id}-hint` }, hint) : null,
+    h("input", { id, name: id, class: `govuk-input ${extraClass || ""}`.trim(), "aria-describedby": hint ? `${id}-hint` : null, ...rest }),
   );
 }
 

@@ -58,11 +58,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def _reset_caches() -> None:
+    from s2s.adapters import lrs_registry
     from s2s.adapters.aws import reset_clients
     from s2s.runtime.settings import get_settings
 
     reset_clients()
     get_settings.cache_clear()
+    lrs_registry.forget_cache()
 
 
 @pytest.fixture
@@ -78,6 +80,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
             sns=boto3.client("sns", region_name=REGION),
             sqs=boto3.client("sqs", region_name=REGION),
             secrets=boto3.client("secretsmanager", region_name=REGION),
+            kms=boto3.client("kms", region_name=REGION),
         )
         ses = boto3.client("ses", region_name=REGION)
         ses.verify_email_identity(EmailAddress=os.environ["SENDER_EMAIL"])

@@ -86,6 +86,29 @@ class S2SClient:
             return response.text
         return _decode(response)
 
+    # -- secure messages
+    def send_message(self, to: str, subject: str, body: str, **extra: str | None) -> dict[str, Any]:
+        message = {"to": to, "subject": subject, "body": body, **{k: v for k, v in extra.items() if v}}
+        answer: dict[str, Any] = self.request("POST", "/messages", json_body=message)
+        return answer
+
+    def messages(self, *, box: str, unread: bool = False) -> dict[str, Any]:
+        """Every page of a message box, and the unread count."""
+        params: dict[str, Any] = {"box": box, **({"unread": "true"} if unread else {})}
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.request("GET", "/messages", params=params)
+            found += page["messages"]
+            if not page.get("next_cursor"):
+                return {"messages": found, "unread_count": page["unread_count"]}
+            params["cursor"] = page["next_cursor"]
+
+    def read_message(self, message_id: str) -> dict[str, Any]:
+        from urllib.parse import quote
+
+        answer: dict[str, Any] = self.request("GET", f"/messages/{quote(message_id, safe='')}")
+        return answer
+
     # -- transfers
     def create_transfer(self, filename: str, size: int, sha256: str, upn: str | None) -> dict[str, Any]:
         body: dict[str, Any] = {"filename": filename, "size_bytes": size, "sha256": sha256}

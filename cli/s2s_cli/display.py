@@ -212,3 +212,32 @@ def receipts(detail: dict[str, Any], who: Viewer) -> list[tuple[str, str]]:
             person = "you"
         rows.append((when(receipt.get("at")), f"{person}, {org}" if person else org))
     return rows
+
+
+def _label(code: str | None, name: str | None) -> str:
+    return org_label(code, {code: name} if code and name else {})
+
+
+def read_receipt(message: dict[str, Any]) -> str:
+    """'Read by 8232345 at 10:02 on 1 Jun' (who there only for your own organisation), or 'Not read yet'."""
+    receipt = message.get("read")
+    if not receipt:
+        return "Not read yet" if message.get("direction") == "sent" else ""
+    org = _label(receipt.get("organisation"), receipt.get("organisation_name"))
+    by = f" ({receipt['read_by_email']})" if receipt.get("read_by_email") else ""
+    return f"Read by {org}{by}, {when(receipt.get('read_at'))}"
+
+
+def message_lines(message: dict[str, Any]) -> list[str]:
+    """One message of a thread as text: who, when, the subject, the body."""
+    sender = _label(message.get("sender"), message.get("sender_name"))
+    recipient = _label(message.get("recipient"), message.get("recipient_name"))
+    lines = [f"From:    {sender}", f"To:      {recipient}", f"Sent:    {when(message.get('sent_at'))}"]
+    if message.get("transfer_id"):
+        lines.append(f"About:   transfer {message['transfer_id']}")
+    receipt = read_receipt(message)
+    if receipt:
+        lines.append(f"Receipt: {receipt}")
+    if message.get("expired"):
+        return [*lines, "", "(This message has expired and can no longer be read.)"]
+    return [*lines, f"Subject: {message.get('subject') or ''}", "", str(message.get("body") or "")]

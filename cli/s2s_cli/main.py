@@ -1,6 +1,6 @@
 """The `s2s` command: the local stack (`s2s local serve|token`), publishing the web portal to a
 deployed stack (`s2s portal publish`) and the client for people and MIS scripts (pack, send,
-inbox, outbox, show, download, remove, report, lost-pupils, uln, subscribe).
+inbox, outbox, show, download, remove, report, lost-pupils, uln, message, subscribe).
 
 Errors are one readable line on stderr. Exit codes: 0 done, 1 the service refused (code, message
 and a suggestion), 2 usage (or a port in use for `local serve`), 3 cannot connect."""
@@ -35,6 +35,8 @@ examples:
   s2s download TRANSFER_ID -o downloads/
   s2s show TRANSFER_ID                          a file's details and history
   s2s outbox --json                             what you sent, as JSON for scripts
+  s2s message send --to 8232345 --subject 'Password for the zip' --body-file zip-password.txt
+  s2s message list                              secure messages to you (s2s message read ID)
 
 getting a token:
   Every command but `local` and `pack` needs a bearer token (--token or S2S_TOKEN) and the API's
@@ -214,7 +216,43 @@ def _parser() -> argparse.ArgumentParser:
     from s2s_cli import uln_batch
 
     uln_batch.add_arguments(batch)
-    for leaf in (reg, find, search, update, batch):
+    account = _sub(
+        uln,
+        "registration",
+        "your organisation's LRS account: show it; register it with --username; --forget it",
+    )
+    ids = account.add_mutually_exclusive_group()
+    ids.add_argument("--ukprn", help="your organisation's UKPRN (8 digits)")
+    ids.add_argument("--organisation-ref", help="your LRS organisation reference, if you have no UKPRN")
+    account.add_argument("--username", help="register: the LRS web service user name (asks for the password)")
+    account.add_argument(
+        "--password-file", type=Path, help="read the password from this file instead of asking (never printed)"
+    )
+    account.add_argument("--forget", action="store_true", help="remove your organisation's LRS account from S2S")
+    for leaf in (reg, find, search, update, account, batch):
+        _json_flag(leaf)
+
+    message = _sub(sub, "message", "secure messages to and from other schools and LAs").add_subparsers(
+        dest="message_command", required=True, metavar="COMMAND"
+    )
+    msend = _sub(
+        message,
+        "send",
+        "send a secure message (the body from --body-file, else from standard input)",
+        epilog="example:\n  s2s message send --to 8232345 --subject 'Password for 8231234_CTF_8232345_001.zip' "
+        "--body-file zip-password.txt",
+    )
+    msend.add_argument("--to", required=True, metavar="ORG", help="a school's LAESTAB, or <LA>LLLL for an LA")
+    msend.add_argument("--subject", required=True, help="one line, at most 120 characters (no secrets: lists show it)")
+    msend.add_argument("--body-file", type=Path, help="read the body from this file (default: standard input)")
+    msend.add_argument("--transfer", metavar="TRANSFER_ID", help="the file this message is about")
+    msend.add_argument("--reply-to", metavar="MESSAGE_ID", help="the message this answers (its thread)")
+    mlist = _sub(message, "list", "your messages, newest first")
+    mlist.add_argument("--sent", action="store_true", help="the messages you sent (default: those you received)")
+    mlist.add_argument("--unread", action="store_true", help="only messages nobody at your organisation has read")
+    mread = _sub(message, "read", "a message and its thread (reading it sends the sender a read receipt)")
+    mread.add_argument("id", help="the message's id (from s2s message list or the email's link)")
+    for leaf in (msend, mlist, mread):
         _json_flag(leaf)
 
     p = _sub(sub, "subscribe", "get emails about your organisation's files")
@@ -222,8 +260,9 @@ def _parser() -> argparse.ArgumentParser:
     _json_flag(p)
 
     # `--api` and `--token` also after the command (`s2s inbox --token ...`), as people type them.
-    leaves = [p for name, p in sub.choices.items() if name not in ("local", "portal", "uln", "pack")]
-    leaves += [reg, find, search, update, batch]
+    leaves = [p for name, p in sub.choices.items() if name not in ("local", "portal", "uln", "pack", "message")]
+    leaves += [reg, find, search, update, account, batch]
+    leaves += [msend, mlist, mread]
     for leaf in leaves:
         leaf.add_argument("--api", default=argparse.SUPPRESS, help="the API's URL (default: S2S_API)")
         leaf.add_argument("--token", default=argparse.SUPPRESS, help="your bearer token (default: S2S_TOKEN)")
@@ -405,6 +444,7 @@ def _send(args: argparse.Namespace) -> int:
     if not args.wait:
         if args.json:
             _print_json(result)
+        _suggest_password_message(ticket["destination"], path.name, transfer_id)
         return 0
     detail = _wait_for_check(client, transfer_id, path.name, args.timeout)
     result.update({k: detail.get(k) for k in ("status", "reason", "reason_message", "expires_at")})
@@ -414,7 +454,22 @@ def _send(args: argparse.Namespace) -> int:
         print(f"{transfer_id} rejected: {detail.get('reason')}: {detail.get('reason_message') or ''}".rstrip(": "))
     else:
         print(f"{transfer_id} {detail['status']}")
+    if detail["status"] != "rejected":
+        _suggest_password_message(ticket["destination"], path.name, transfer_id)
     return 1 if detail["status"] == "rejected" else 0
+
+
+def _suggest_password_message(destination: str, filename: str, transfer_id: str) -> None:
+    """One line on stderr: how to send the zip's password by secure message (never the password)."""
+    import re
+
+    if not re.fullmatch(r"[0-9]{7}|[0-9]{3}LLLL", destination):
+        return  # a Lost Pupils Database file has nobody to write to yet
+    print(
+        f"Send the zip's password by secure message, never by email: s2s message send --to {destination} "
+        f"--subject 'Password for {filename}' --transfer {transfer_id} --body-file PASSWORD_FILE",
+        file=sys.stderr,
+    )
 
 
 def _wait_for_check(client: S2SClient, transfer_id: str, name: str, timeout: float) -> dict[str, Any]:
@@ -633,7 +688,54 @@ def _learner_body(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def _lrs_password(args: argparse.Namespace) -> str:
+    if args.password_file is not None:
+        try:
+            text = args.password_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.password_file}: {exc.strerror}") from None
+        password = text.rstrip("\r\n")
+    else:
+        password = getpass.getpass("LRS password (not shown): ")
+    if not password:
+        raise UsageError("no password given")
+    return password
+
+
+def _uln_registration(args: argparse.Namespace) -> int:
+    client = _client(args)
+    if args.forget:
+        if args.username or args.ukprn or args.organisation_ref:
+            raise UsageError("--forget takes no account details")
+        client.request("DELETE", "/uln/registration")
+        print("Your organisation's LRS account is no longer kept by S2S.")
+        return 0
+    if args.username:
+        if not (args.ukprn or args.organisation_ref):
+            raise UsageError("give --ukprn (or --organisation-ref) with --username")
+        body = {"username": args.username, "password": _lrs_password(args)}
+        body["ukprn" if args.ukprn else "organisation_ref"] = args.ukprn or args.organisation_ref
+        client.request("PUT", "/uln/registration", json_body=body)
+        print("The LRS accepted the account; S2S keeps it for your organisation's ULN requests.")
+        return 0
+    if args.ukprn or args.organisation_ref or args.password_file:
+        raise UsageError("give --username to register an account")
+    answer = client.request("GET", "/uln/registration")
+    if args.json:
+        _print_json(answer)
+    elif not answer.get("registered"):
+        print("Your organisation has no LRS account in S2S. Register with the LRS (LRS Organisation Portal),")
+        print("then: s2s uln registration --ukprn UKPRN --username NAME")
+    else:
+        _print_fields({k: v for k, v in answer.items() if k != "registered"})
+        if answer.get("needs_attention"):
+            print("The LRS has refused this password since: register the account again.")
+    return 0
+
+
 def _uln(args: argparse.Namespace) -> int:
+    if args.uln_command == "registration":
+        return _uln_registration(args)
     client = _client(args)
     if args.uln_command == "batch":
         from s2s_cli import uln_batch
@@ -675,7 +777,9 @@ def _print_fields(data: Any, indent: str = "") -> None:
         print(f"{indent}{data}")
         return
     for key, value in data.items():
-        label = str(key).replace("_", " ").capitalize().replace("Uln", "ULN").replace("Lrs", "LRS")
+        label = str(key).replace("_", " ").capitalize()
+        for word in ("ULN", "LRS", "UKPRN"):
+            label = label.replace(word.capitalize(), word)
         if isinstance(value, dict | list):
             print(f"{indent}{label}:")
             _print_fields(value, indent + "  ")
@@ -696,7 +800,63 @@ def _subscribe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _message(args: argparse.Namespace) -> int:
+    client = _client(args)
+    if args.message_command == "send":
+        if args.body_file is not None:
+            try:
+                body = args.body_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"cannot read {args.body_file}: {getattr(exc, 'strerror', None) or exc}") from None
+        elif sys.stdin.isatty():
+            raise UsageError("no body: pass --body-file FILE, or pipe the body in (type it, then Ctrl-D)")
+        else:
+            body = sys.stdin.read()
+        body = body.removesuffix("\n")
+        sent = client.send_message(args.to, args.subject, body, transfer_id=args.transfer, reply_to=args.reply_to)
+        if args.json:
+            _print_json(sent)
+        else:
+            print(f"{sent['message_id']} sent to {sent['recipient']}")
+        return 0
+    if args.message_command == "list":
+        box = client.messages(box="sent" if args.sent else "inbox", unread=args.unread)
+        if args.json:
+            _print_json(box)
+            return 0
+        found = box["messages"]
+        if not args.sent:
+            print(f"{box['unread_count']} unread")
+        if not found:
+            print("No messages." if not args.sent else "You have sent no messages.")
+            return 0
+        rows = [
+            {
+                **m,
+                "new": "new" if m.get("unread") else "",
+                "who": m["recipient"] if args.sent else m["sender"],
+                "sent": display.when(m.get("sent_at")),
+                "receipt": display.read_receipt(m) if args.sent else "",
+            }
+            for m in found
+        ]
+        columns = [("message_id", "ID"), ("who", "To" if args.sent else "From"), ("subject", "Subject")]
+        columns += [("sent", "Sent"), ("receipt", "Read")] if args.sent else [("sent", "Sent"), ("new", "")]
+        print(_table(rows, columns))
+        return 0
+    answer = client.read_message(args.id)
+    if args.json:
+        _print_json(answer)
+        return 0
+    for index, entry in enumerate(answer["thread"]):
+        if index:
+            print("\n" + "-" * 60)
+        print("\n".join(display.message_lines(entry)))
+    return 0
+
+
 COMMANDS = {
+    "message": _message,
     "pack": _pack,
     "send": _send,
     "inbox": _list,

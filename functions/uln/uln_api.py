@@ -17,12 +17,15 @@ from s2s.contracts.uln import (
     LearnerSearchResult,
     LearnerUpdate,
     LearnerUpdated,
+    LrsRegistrationRequest,
+    LrsRegistrationView,
     PersonName,
     Uln,
 )
 from s2s.runtime.http import JSON, Api, Body, Path, Query, Response
 from s2s.runtime.log import correlation_paths, logger, metrics, trace_handler
 from s2s.runtime.snapstart import prepare as prepare_snapstart
+from s2s.services import registration
 from s2s.services import uln as service
 
 app = Api()
@@ -64,7 +67,35 @@ def update_learner(uln: Annotated[Uln, Path()], update: Annotated[LearnerUpdate,
     return service.update(app.principal, app.origin, uln, update)
 
 
-prepare_snapstart(("dynamodb", "secrets"))
+@app.put(
+    "/uln/registration",
+    summary="Register your organisation's LRS account",
+    description="Checked once with the LRS, then kept; the password is never returned.",
+    tags=["uln"],
+    responses={204: {"description": "Checked with the LRS and kept"}},
+)
+def put_registration(request: Annotated[LrsRegistrationRequest, Body()]) -> Response[None]:
+    registration.register(app.principal, app.origin, request)
+    return Response(status_code=204)
+
+
+@app.get("/uln/registration", summary="Your organisation's LRS registration (never the password)", tags=["uln"])
+def get_registration() -> LrsRegistrationView:
+    return registration.show(app.principal)
+
+
+@app.delete(
+    "/uln/registration",
+    summary="Forget your organisation's LRS account",
+    tags=["uln"],
+    responses={204: {"description": "Forgotten"}},
+)
+def delete_registration() -> Response[None]:
+    registration.forget(app.principal, app.origin)
+    return Response(status_code=204)
+
+
+prepare_snapstart(("dynamodb", "sts"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -579,3 +579,37 @@ def test_dfe_sees_reports_only(new_page: Callable[[], WatchedPage], local_stack:
     dfe.page.get_by_role("heading", name="You have signed out").wait_for()
     dfe.check("signed-out-after-sign-out")
     assert json.loads(json.dumps(dfe.page.evaluate("sessionStorage.getItem('s2s.token')"))) is None
+
+
+def test_the_lrs_registration_page(new_page: Callable[[], WatchedPage], local_stack: LocalStack) -> None:
+    school = "8237002"  # no other test uses it: its registration is changed here
+    watched = signed_in(new_page, local_stack, "school", school, "/lrs-registration")
+    page = watched.page
+    page.get_by_role("heading", name="LRS registration").wait_for()
+    # The local stack registered the fake LRS's development account on the school's first request.
+    summary = page.get_by_test_id("lrs-registration")
+    summary.wait_for()
+    assert "s2s-local" in summary.inner_text() and "Registered" in summary.inner_text()
+    watched.check("lrs-registration")
+
+    page.get_by_label("UKPRN", exact=True).fill("10000001")
+    page.get_by_label("LRS web service user name").fill("s2s-local")
+    page.get_by_label("LRS web service password").fill("not-the-lrs-password")
+    page.get_by_role("button", name="Check and replace").click()
+    page.get_by_role("alert").get_by_text("There is a problem").wait_for()
+    assert "refused" in page.locator(".govuk-error-summary").inner_text()
+    assert page.get_by_label("LRS web service password").input_value() == ""  # never left in the form
+    watched.check("lrs-registration-refused")
+
+    page.get_by_role("button", name="Remove the account from S2S").click()
+    page.get_by_test_id("lrs-not-registered").wait_for()
+    watched.check("lrs-registration-none")
+
+    page.get_by_label("UKPRN", exact=True).fill("10000001")
+    page.get_by_label("LRS web service user name").fill("s2s-local")
+    page.get_by_label("LRS web service password").fill("local-lrs-password")
+    page.get_by_role("button", name="Check and save").click()
+    page.get_by_text("The LRS accepted the account").wait_for()
+    page.get_by_test_id("lrs-registration").wait_for()
+    assert "local-lrs-password" not in page.content()
+    watched.check("lrs-registration-saved")

@@ -29,11 +29,13 @@ from typing import Any
 import boto3
 import pytest
 import uln_api
-from s2s.adapters.lrs import forget_credentials, retry_policy
+from s2s.adapters.lrs import retry_policy
+from s2s.adapters.lrs_registry import forget_cache
 from s2s.runtime.settings import get_settings
 from s2s.services import uln as uln_service
 from s2s_cli.fake_lrs import FakeLrs, start_fake_lrs
 from support.helpers import Reply, call, school_claims
+from support.lrs import register_with_lrs
 from support.lrs_clock import LrsTimeline, install
 
 pytestmark = [pytest.mark.functional, pytest.mark.hardening]
@@ -148,7 +150,7 @@ def fake_lrs() -> Iterator[FakeLrs]:
 def _reset_lrs_caches() -> None:
     get_settings.cache_clear()
     retry_policy.cache_clear()
-    forget_credentials()
+    forget_cache()
 
 
 @pytest.fixture
@@ -163,6 +165,7 @@ def point_lrs(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[s
         monkeypatch.setenv("LRS_ENDPOINT", url)
         _reset_lrs_caches()
 
+    register_with_lrs(SCHOOL)
     yield point
     _reset_lrs_caches()
 

@@ -320,6 +320,59 @@ def test_uln_find_search_register_update(cli: Cli) -> None:
     assert code == 2 and "nothing to update" in err
 
 
+def test_the_local_stack_registers_each_organisation_with_the_fake_lrs_and_the_cli_manages_it(
+    cli: Cli, tmp_path: Path
+) -> None:
+    school = "8237001"  # used by no other test: its registration is changed here
+    code, out, err = cli("uln", "registration", "--json", who=school)
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["registered"] is True and shown["username"] == "s2s-local"  # no set-up needed
+
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not-the-lrs-password\n")
+    code, out, err = cli(
+        "uln",
+        "registration",
+        "--ukprn",
+        "10000001",
+        "--username",
+        "s2s-local",
+        "--password-file",
+        str(wrong),
+        who=school,
+    )
+    assert code == 1 and "lrs_credentials_refused" in err
+    assert "not-the-lrs-password" not in out + err
+
+    code, out, err = cli("uln", "registration", "--forget", who=school)
+    assert code == 0, err
+    code, out, err = cli("uln", "registration", who=school)
+    assert code == 0 and "no LRS account" in out
+    code, out, err = cli("uln", "find", "9276308686", "--given-name", "Amelia", "--family-name", "Hart", who=school)
+    assert code == 1 and "lrs_not_registered" in err and "LRS Organisation Portal" in err
+
+    right = tmp_path / "right.txt"
+    right.write_text("local-lrs-password\n")
+    code, out, err = cli(
+        "uln",
+        "registration",
+        "--ukprn",
+        "10000001",
+        "--username",
+        "s2s-local",
+        "--password-file",
+        str(right),
+        who=school,
+    )
+    assert code == 0, err
+    assert "local-lrs-password" not in out + err
+    code, out, err = cli("uln", "registration", who=school)
+    assert "Username: s2s-local" in out and "UKPRN: 10000001" in out
+    code, _, err = cli("uln", "registration", "--username", "s2s-local", who=school)
+    assert code == 2 and "--ukprn" in err
+
+
 def test_local_token_is_accepted_and_checks_its_input(cli: Cli, stack: Stack) -> None:
     code, out, _ = cli(
         "local", "token", "--la", LA, "--email", "me@la.example", "--data-dir", str(stack.data_dir), who=None

@@ -121,3 +121,41 @@ def test_a_failure_inside_the_stack_reaches_its_console() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert "UploadApiFunction failed" in result.stderr and "RuntimeError: probe failure" in result.stderr
+
+
+def test_concurrent_environments_log_their_own_correlation_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two requests handled at once by two environments (threads here): each log line carries its
+    own request's correlation id, not whichever request set the shared logger's keys last."""
+    import json
+    import logging
+
+    from s2s.runtime.log import logger
+    from s2s_cli.local.functions import per_environment_log_keys
+    from support.helpers import FakeContext
+
+    formatter = logger.registered_formatter
+    for name in ("append_keys", "remove_keys", "clear_state"):  # undone after the test
+        monkeypatch.setattr(formatter, name, getattr(formatter, name))
+    monkeypatch.setattr(formatter, "_s2s_per_thread", False, raising=False)
+    per_environment_log_keys()
+
+    both_set, both_logged = threading.Barrier(2, timeout=60), threading.Barrier(2, timeout=60)
+    lines: dict[str, dict[str, Any]] = {}
+
+    @logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> None:
+        both_set.wait()  # each environment has set its keys before either logs
+        record = logging.LogRecord("s2s", logging.INFO, __file__, 1, "probe", None, None)
+        lines[event["id"]] = json.loads(formatter.format(record))
+        both_logged.wait()
+
+    threads = [threading.Thread(target=handler, args=({"id": f"request-{i}"}, FakeContext())) for i in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert {name: line["correlation_id"] for name, line in lines.items()} == {
+        "request-1": "request-1",
+        "request-2": "request-2",
+    }
+    assert all(line["service"] == "s2s" for line in lines.values())

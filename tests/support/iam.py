@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -52,12 +53,25 @@ _REPORT = pytest.StashKey["Report"]()
 
 @dataclass(frozen=True)
 class Use:
-    """One (function, action, resource) a call needed, with the condition keys it carried."""
+    """One (function, action, resource) a call needed, with the condition keys it carried; `role`
+    and `session_tags` when the call was signed by a session of an assumed role, whose policy then
+    authorises it (the function is still named, as the code that made the call)."""
 
     function: str
     action: str
     resource: str
     conditions: tuple[tuple[str, str], ...] = ()
+    role: str = ""
+    session_tags: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def principal(self) -> str:
+        """Whose policy decides: the assumed role's ARN, or the function's logical id."""
+        return self.role or self.function
+
+    def context(self) -> dict[str, str]:
+        """The request's condition keys, the session's tags as aws:PrincipalTag/* included."""
+        return {**{f"aws:PrincipalTag/{k}": v for k, v in self.session_tags}, **dict(self.conditions)}
 
 
 @dataclass
@@ -77,11 +91,20 @@ class Records:
     def functions(self) -> set[str]:
         return {use.function for use in self.uses}
 
-    def add(self, function: str, api: str, grants: Iterable[Any], test: str = "") -> None:
+    def add(
+        self,
+        function: str,
+        api: str,
+        grants: Iterable[Any],
+        test: str = "",
+        role: str = "",
+        tags: dict[str, str] | None = None,
+    ) -> None:
         self.calls += 1
         self.calls_by_function[function] += 1
+        session_tags = tuple(sorted((tags or {}).items()))
         for action, resource, conditions in grants:
-            use = Use(function, action, resource, tuple(sorted(conditions.items())))
+            use = Use(function, action, resource, tuple(sorted(conditions.items())), role, session_tags)
             seen = self.uses.setdefault(use, Seen(example=test, api=api))
             seen.count += 1
 
@@ -92,7 +115,15 @@ def load_records(directory: Path) -> Records:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                records.add(row["f"], row["api"], row["g"], row.get("test", ""))
+                records.add(row["f"], row["api"], row["g"], row.get("test", ""), row.get("as", ""), row.get("tags"))
+    return records
+
+
+def records_of(rows: Iterable[dict[str, Any]]) -> Records:
+    """Records from rows as `calls.capture` collects them."""
+    records = Records()
+    for row in rows:
+        records.add(row["f"], row["api"], row["g"], row.get("test", ""), row.get("as", ""), row.get("tags"))
     return records
 
 
@@ -158,7 +189,66 @@ def function_statements(template: dict[str, Any] | None = None) -> dict[str, lis
     return found
 
 
+def role_statements(template: dict[str, Any] | None = None) -> dict[str, list[Statement]]:
+    """Every IAM role's policy statements, by the role's ARN in moto's account (the `function` of
+    each statement is the role's logical id)."""
+    template = template or load_template()
+    found: dict[str, list[Statement]] = {}
+    for name, res in template["Resources"].items():
+        if res["Type"] != "AWS::IAM::Role":
+            continue
+        props = res.get("Properties", {})
+        if props.get("ManagedPolicyArns"):
+            raise ValueError(f"{name}: managed policies cannot be proved by the IAM check; write them inline")
+        statements = []
+        for index, policy in enumerate(props.get("Policies", [])):
+            body = policy["PolicyDocument"]["Statement"]
+            for number, statement in enumerate(body if isinstance(body, list) else [body]):
+                where = f"Policies[{index}] ({policy.get('PolicyName', '')}).Statement[{number}]"
+                statements.append(Statement(name, where, calls.resolve(statement, template)))
+        found[calls.attribute(name, "Arn", template)] = statements
+    return found
+
+
+def principal_statements(template: dict[str, Any] | None = None) -> dict[str, list[Statement]]:
+    """The policies that can authorise a call: each function's (by logical id), each role's (by ARN)."""
+    template = template or load_template()
+    return {**function_statements(template), **role_statements(template)}
+
+
 # ------------------------------------------------------------------------ evaluation (moto)
+
+
+_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+
+def _bind(document: Any, use: Use) -> Any:
+    """The statement with its policy variables (`${aws:PrincipalTag/org}`) replaced by the use's
+    values, or None when one has no value: AWS then matches nothing with that element."""
+    context = use.context()
+    missing = False
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal missing
+        name = match.group(1)
+        if not name.startswith("aws:PrincipalTag/"):
+            raise ValueError(f"the IAM check cannot evaluate the policy variable ${{{name}}} ({use.principal})")
+        if name not in context:
+            missing = True
+            return ""
+        return context[name]
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            return _VARIABLE.sub(value, node)
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if isinstance(node, dict):
+            return {key: walk(item) for key, item in node.items()}
+        return node
+
+    bound = walk(document)
+    return None if missing else bound
 
 
 def _lower_actions(document: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +268,7 @@ def _conditions_hold(condition: dict[str, Any] | None, use: Use) -> bool:
         return True
     from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 
-    carried = dict(use.conditions)
+    carried = use.context()
     for operator, keys in condition.items():
         if operator != "StringEquals":
             raise ValueError(f"the IAM check cannot evaluate the {operator} condition of {use.function}'s policy")
@@ -194,6 +284,9 @@ def _matches(statement: dict[str, Any], use: Use) -> bool:
     """Does the statement (ignoring its Effect) apply to this use?"""
     from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 
+    statement = _bind(statement, use)
+    if statement is None:
+        return False
     unconditional = {k: v for k, v in _lower_actions(statement).items() if k != "Condition"}
     unconditional["Effect"] = "Allow"
     if "NotResource" in unconditional:
@@ -283,42 +376,48 @@ def check(
     """Every recorded use must be allowed; with least_privilege, every grant must be used."""
     template = template or load_template()
     allowances = UNUSED_GRANTS_ALLOWED if allowances is None else allowances
-    statements = function_statements(template)
+    statements = principal_statements(template)
     findings: list[Finding] = []
     denied: dict[tuple[str, str, str], list[tuple[Use, Seen]]] = {}
     for use, seen in sorted(
-        records.uses.items(), key=lambda item: (item[0].function, item[0].action, item[0].resource)
+        records.uses.items(), key=lambda item: (item[0].function, item[0].role, item[0].action, item[0].resource)
     ):
-        if use.function not in statements:
-            findings.append(Finding("unknown_function", use.function, use.action, use.resource, "not in template.yaml"))
-        elif not allowed(statements[use.function], use):
+        if use.principal not in statements:
+            where = "no role of template.yaml has this ARN" if use.role else "not in template.yaml"
+            findings.append(Finding("unknown_function", use.principal, use.action, use.resource, where))
+        elif not allowed(statements[use.principal], use):
             # One finding per fix: the objects of one folder, say, need one grant.
-            key = (use.function, use.action, _template_expression(use.resource, template))
+            key = (use.principal, use.action, _template_expression(use.resource, template))
             denied.setdefault(key, []).append((use, seen))
-    for (function, action, expression), uses in denied.items():
+    for (principal, action, expression), uses in denied.items():
         first_use, first = uses[0]
         calls_made = sum(seen.count for _, seen in uses)
         others = f" on {len(uses)} resources like it" if len(uses) > 1 else ""
+        owner = statements[principal][0].function if first_use.role and statements[principal] else principal
         detail = (
             f"{calls_made} call(s){others} via {first.api}, first in {first.example or 'the local stack'}; "
-            f"fix: add {action} on {expression} to {function}'s Policies in template.yaml"
+            f"fix: add {action} on {expression} to {owner}'s Policies in template.yaml"
         )
+        if first_use.role:
+            tags = ", ".join(f"{k}={v}" for k, v in first_use.session_tags) or "none"
+            detail = f"as a session of {first_use.role} (session tags: {tags}); " + detail
         if expression == first_use.resource and first_use.resource != "*":
             detail += (
                 " (no template resource resolves to this ARN: if it is one, give its local name in LOCAL_NAMES "
                 "in cli/s2s_cli/local/calls.py)"
             )
-        findings.append(Finding("denied", function, action, first_use.resource, detail))
+        findings.append(Finding("denied", first_use.function, action, first_use.resource, detail))
     if not least_privilege:
         return findings
 
     catalogue = _catalogue()
-    uses_by_function: dict[str, list[Use]] = {}
+    uses_by_principal: dict[str, list[Use]] = {}
     for use in records.uses:
-        uses_by_function.setdefault(use.function, []).append(use)
+        uses_by_principal.setdefault(use.principal, []).append(use)
     granted: set[tuple[str, str, str]] = set()
-    for function, function_statements_ in statements.items():
-        for statement in function_statements_:
+    for principal, principal_statements_ in statements.items():
+        for statement in principal_statements_:
+            function = statement.function  # the function's or the role's logical id
             if statement.document.get("Effect") != "Allow" or "Action" not in statement.document:
                 continue
             for action in statement.values("Action"):
@@ -339,7 +438,7 @@ def check(
                 for resource in statement.values("Resource"):
                     granted.add((function, action, resource))
                     single = {**statement.document, "Action": action, "Resource": resource}
-                    if any(_matches(single, use) for use in uses_by_function.get(function, [])):
+                    if any(_matches(single, use) for use in uses_by_principal.get(principal, [])):
                         continue
                     if (function, action, resource) in allowances:
                         continue

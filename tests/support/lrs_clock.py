@@ -63,6 +63,8 @@ def install(monkeypatch: pytest.MonkeyPatch, module: Any) -> LrsTimeline:
     monkeypatch.setattr(
         module,
         "lrs_client",
-        lambda: lrs.lrs_client(transport=timeline.send, sleep=timeline.sleep, clock=timeline.clock),
+        lambda credentials: lrs.lrs_client(
+            credentials, transport=timeline.send, sleep=timeline.sleep, clock=timeline.clock
+        ),
     )
     return timeline

@@ -103,7 +103,9 @@ def one_function_template(*statements: dict[str, Any]) -> dict[str, Any]:
     report = template["Resources"]["ReportApiFunction"]
     report["Properties"]["Policies"] = [{"Version": "2012-10-17", "Statement": list(statements)}]
     template["Resources"] = {
-        k: v for k, v in template["Resources"].items() if v["Type"] != "AWS::Serverless::Function"
+        k: v
+        for k, v in template["Resources"].items()
+        if v["Type"] not in ("AWS::Serverless::Function", "AWS::IAM::Role")
     } | {"ReportApiFunction": report}
     return template
 
@@ -241,7 +243,7 @@ def test_the_recorder_sees_presigned_urls_copies_and_the_kms_they_imply(aws, rec
         s3.copy_object(Bucket=BUCKET, Key="stored/a/f.zip", CopySource={"Bucket": BUCKET, "Key": "incoming/a/f.zip"})
         s3.head_object(Bucket=BUCKET, Key="stored/a/f.zip")
         clients.sns().publish(TopicArn=aws.topic_arn, Message="{}")
-        clients.secrets().get_secret_value(SecretId=aws.secret_arn)
+        clients.secrets().get_secret_value(SecretId=aws.cursor_secret_arn)
 
     calls.instrument("UploadApiFunction", handler)({}, None)
 
@@ -262,7 +264,7 @@ def test_the_recorder_sees_presigned_urls_copies_and_the_kms_they_imply(aws, rec
         ("sns:Publish", aws.topic_arn),
         ("kms:GenerateDataKey", KEY),
         ("kms:Decrypt", KEY),
-        ("secretsmanager:GetSecretValue", calls.attribute("LrsCredentials", "Ref")),
+        ("secretsmanager:GetSecretValue", calls.attribute("CursorKey", "Ref")),
         ("kms:Decrypt", KEY),
     ]
     assert [row["api"] for row in rows(recorded)][1:3] == [
@@ -342,3 +344,60 @@ def test_a_denied_call_fails_the_session(tmp_path):
         ("ReportApiFunction", "s3:PutObject", "arn:aws:s3:::x/y")
     ]
     assert not report.least_privilege and "was part of the run" in report.reason
+
+
+# ---------------------------------------------------------------- assumed roles and session tags
+
+ROLE = calls.attribute("LrsOrgAccessRole", "Arn")
+
+
+def session_use(org_tag: str | None, secret: str, action: str = "secretsmanager:GetSecretValue") -> iam.Records:
+    records = iam.Records()
+    tags = {"org": org_tag} if org_tag is not None else {}
+    records.add(
+        "UlnApiFunction", "secretsmanager.GetSecretValue", [(action, calls.secret_arn(secret), {})], "t", ROLE, tags
+    )
+    return records
+
+
+def test_a_session_is_judged_by_the_assumed_roles_policy_with_its_tags_bound():
+    assert iam.check(session_use("8231234", "s2s/lrs/8231234"), least_privilege=False) == []
+    [denied] = iam.check(session_use("8231234", "s2s/lrs/8232345"), least_privilege=False)
+    assert denied.kind == "denied" and "session tags: org=8231234" in denied.detail
+    assert "LrsOrgAccessRole's Policies" in denied.detail
+
+
+def test_a_session_without_the_tag_reaches_nothing():
+    # AWS: a policy variable with no value matches nothing (here ${aws:PrincipalTag/org}).
+    [denied] = iam.check(session_use(None, "s2s/lrs/8231234"), least_privilege=False)
+    assert denied.kind == "denied"
+
+
+def test_the_role_arn_the_local_stack_uses_is_the_templates():
+    from s2s_cli.local.template import LocalResources
+
+    assert LocalResources().lrs_org_role_arn == ROLE
+    function = calls.load_template()["Resources"]["UlnApiFunction"]["Properties"]
+    assert calls.resolve(function["Environment"]["Variables"]["LRS_ORG_ROLE_ARN"]) == ROLE
+    assert (
+        calls.resolve(function["Environment"]["Variables"]["LRS_SECRET_PREFIX"]) == LocalResources().lrs_secret_prefix
+    )
+
+
+def test_the_role_trusts_only_the_template_functions_that_need_it_and_grants_no_wildcard_secret():
+    template = calls.load_template()
+    role = template["Resources"]["LrsOrgAccessRole"]["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    principals = trust["Principal"]["AWS"]
+    principals = principals if isinstance(principals, list) else [principals]
+    functions = {name for name, res in template["Resources"].items() if res["Type"] == "AWS::Serverless::Function"}
+    assert {"Fn::GetAtt": ["UlnApiFunctionRole", "Arn"]} in principals
+    for principal in principals:  # each a function's own role (SAM names it <Function>Role), never an account
+        logical = principal["Fn::GetAtt"][0]
+        assert logical.removesuffix("Role") in functions and principal["Fn::GetAtt"][1] == "Arn"
+    assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+    assert set(trust) == {"Effect", "Principal", "Action"}
+    for statement in role["Policies"][0]["PolicyDocument"]["Statement"]:
+        resource = calls.resolve(statement["Resource"])
+        if resource.startswith("arn:aws:secretsmanager"):
+            assert resource.endswith(":secret:s2s/lrs/${aws:PrincipalTag/org}-*")

@@ -31,8 +31,46 @@ def test_logs_are_lambdas_json_format_at_the_level_the_deployer_chooses() -> Non
 def test_tracing_is_a_parameter_off_by_default_and_tells_the_code() -> None:
     assert T["Parameters"]["Tracing"]["Default"] == "Disabled"
     fn = T["Globals"]["Function"]
-    assert fn["Tracing"] == {"Fn::If": ["TracingOn", "Active", "PassThrough"]}
+    assert fn["Tracing"] == {"Ref": "Tracing"}
     assert fn["Environment"]["Variables"]["S2S_TRACING"] == {"Fn::If": ["TracingOn", "true", "false"]}
+
+
+def _translated(parameters: dict[str, str]) -> dict[str, Any]:
+    """template.yaml as SAM turns it into CloudFormation for these parameter values (the code
+    locations replaced by S3 URIs, which is all `sam deploy` changes before the transform)."""
+    import copy
+    import os
+
+    from samtranslator.translator.transform import transform
+
+    template = copy.deepcopy(T)
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://bucket/code.zip"
+        elif resource["Type"] == "AWS::Serverless::LayerVersion":
+            resource["Properties"]["ContentUri"] = "s3://bucket/layer.zip"
+
+    class ManagedPolicies:
+        def load(self) -> dict[str, str]:
+            names = ("AWSXrayWriteOnlyAccess", "service-role/AWSLambdaBasicExecutionRole")
+            return {name.split("/")[-1]: f"arn:aws:iam::aws:policy/{name}" for name in names}
+
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
+    return dict(transform(template, parameters, ManagedPolicies()))
+
+
+@pytest.mark.parametrize("tracing", ["Disabled", "Active"])
+def test_only_active_tracing_lets_the_roles_write_traces(tracing: str) -> None:
+    """SAM gives a role the X-Ray write policy whenever `Tracing` is not literally `Disabled` after
+    it resolves the parameters; with tracing off no function may write traces (least privilege)."""
+    resources = _translated({"Tracing": tracing})["Resources"]
+    functions = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
+    assert functions
+    for name, function in functions.items():
+        role = resources[function["Role"]["Fn::GetAtt"][0]]["Properties"]
+        writes_traces = any("AWSXrayWriteOnlyAccess" in str(arn) for arn in role["ManagedPolicyArns"])
+        assert writes_traces is (tracing == "Active"), name
+        assert ("TracingConfig" in function) is (tracing == "Active"), name
 
 
 def test_every_function_gets_every_setting_that_has_no_default_in_code() -> None:
@@ -90,7 +128,7 @@ def test_the_dashboard_shows_every_metric_the_code_writes_and_every_alarm() -> N
     widgets = json.loads(re.sub(r"\$\{[^}]+\}", "X", body))["widgets"]
     text = json.dumps(widgets)
     names = [value for key, value in vars(Metric).items() if key.isupper()]
-    assert len(names) == 10
+    assert len(names) == 11
     for name in names:
         assert f'"{name}' in text or f'\\"{name}\\"' in text, name
     for alarm in ALARMS:

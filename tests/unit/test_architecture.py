@@ -85,15 +85,11 @@ def test_handlers_reach_the_layer_through_services_contracts_and_runtime_only() 
             assert not name.startswith("botocore"), f"{path.name}: {name}"
 
 
-# Adapters that still build DynamoDB requests by hand (owned by the LRS work; to move onto the codec).
-_OWN_REQUESTS = {"lrs_audit.py"}
-
-
 def test_only_the_codec_module_talks_to_dynamodb() -> None:
     """One codec, one paginator: no other adapter takes the DynamoDB client, encodes attribute
     values with boto3's serializer or follows `LastEvaluatedKey` itself."""
     for path in sorted((LAYER / "adapters").glob("*.py")):
-        if path.name in {"dynamo.py", "aws.py", *_OWN_REQUESTS}:
+        if path.name in {"dynamo.py", "aws.py"}:
             continue
         imports = _imports(path)
         assert "s2s.adapters.aws.dynamodb" not in imports, path.name

@@ -186,13 +186,13 @@ def test_an_attempt_gets_no_more_than_what_is_left_of_the_deadline():
     assert given == [2.0, pytest.approx(1.0)]
 
 
-def test_a_refused_password_forgets_the_cached_credentials(monkeypatch):
-    forgotten: list[bool] = []
-    monkeypatch.setattr(lrs, "forget_credentials", lambda: forgotten.append(True))
+def test_a_refused_password_is_not_retried_even_for_a_read():
+    script = Script(fault("WSEC0005"), ok())
 
-    with pytest.raises(errors.UpstreamError):
-        client(Script(fault("WSEC0005"))).find_by_demographics(SEARCH)
-    assert forgotten == [True]
+    with pytest.raises(errors.UpstreamError) as caught:
+        client(script).find_by_demographics(SEARCH)
+    assert caught.value.code == "lrs_credentials_refused"
+    assert script.operations == ["learnerByDemographics"]
 
 
 def test_no_endpoint_is_an_upstream_error_not_a_crash():

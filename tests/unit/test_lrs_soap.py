@@ -123,3 +123,20 @@ def test_a_fault_names_its_code():
 def test_anything_else_is_malformed(body):
     with pytest.raises(MalformedAnswer):
         parse_answer(body)
+
+
+def test_an_organisation_without_a_ukprn_is_named_by_its_lrs_reference():
+    creds = LrsCredentials("", "s2s-local", "secret", organisation_ref="LRS-ORG-42")
+    body = build_envelope("registerSingleLearner", creds, {"Learner": {"ULN": "9276308686"}})
+
+    operation = fromstring(body).find(f"{{{SOAP_NS}}}Body")[0]
+    assert [(c.tag, c.text) for c in operation][:3] == [
+        (q("OrganisationRef"), "LRS-ORG-42"),
+        (q("OrgPassword"), "secret"),
+        (q("UserName"), "s2s-local"),
+    ]
+    assert operation.find(q("UKPRN")) is None
+
+
+def test_the_password_is_not_in_the_credentials_repr():
+    assert "pa<ss&word" not in repr(CREDS)

@@ -8,7 +8,9 @@ authorises it: one action per item of a transaction, the table or index ARN, the
 and the KMS use that AWS performs with the caller's permissions (SSE-KMS objects, the encrypted
 table, topic, queue and secret). A call is attributed to the function whose handler is running
 (a context variable set by `instrument`); calls made by test setup or by the local stack's own
-plumbing are not recorded.
+plumbing are not recorded. A call signed with credentials from `sts:AssumeRole` is recorded with
+that session (the role and its session tags), so the check authorises it against the assumed
+role's policy, with `${aws:PrincipalTag/...}` bound to the session's tags.
 
 Recording is on when `S2S_RECORD_CALLS` names a directory: each process appends one JSON line per
 call to its own file there, so pytest-xdist workers and the local stack's subprocess all write
@@ -16,13 +18,16 @@ where the test session's controller reads them."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import json
 import os
 import re
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from email.utils import parseaddr
 from functools import cache
 from pathlib import Path
@@ -46,9 +51,15 @@ LOCAL_NAMES: dict[str, str] = {
     "TransfersTable": _DEFAULTS.table,
     "FilesBucket": _DEFAULTS.bucket,
     "TransferEvents": _DEFAULTS.topic_name,
-    "LrsCredentials": "s2s-lrs-credentials",
     "CursorKey": "s2s-cursor-key",
 }
+# Secrets the functions create at run time (not in the template), by name prefix, and the template
+# key they are encrypted with (the functions pass it as KmsKeyId).
+RUNTIME_SECRET_KEYS: dict[str, str] = {f"{STACK_NAME}/lrs/": "FilesKey"}
+
+# moto's ids of the template's KMS keys -> their logical ids (moto cannot create a key with a chosen
+# id), so a call with the key's real id is checked against the policy's `!GetAtt Key.Arn`.
+LOCAL_KEYS: dict[str, str] = {}
 
 Grant = tuple[str, str, dict[str, str]]  # action, resource ARN, condition keys the request carries
 Handler = Callable[[Any, Any], Any]
@@ -124,6 +135,11 @@ def attribute(logical_id: str, name: str, template: dict[str, Any] | None = None
         values = {"Ref": logical_id, "KeyId": logical_id, "Arn": key_arn(logical_id)}
     elif kind == "AWS::KMS::Alias":
         values = {"Ref": f"alias/{local}"}
+    elif kind == "AWS::IAM::Role":
+        props = template["Resources"][logical_id].get("Properties", {})
+        role = str(resolve(props["RoleName"], template)) if "RoleName" in props else local
+        path = str(props.get("Path", "/"))
+        values = {"Ref": role, "Arn": f"arn:{PARTITION}:iam::{ACCOUNT}:role{path}{role}"}
     else:
         values = {"Ref": local, "Arn": f"arn:{PARTITION}:cloudformation:{REGION}:{ACCOUNT}:{logical_id}"}
     if name not in values:
@@ -157,7 +173,8 @@ def resolve(value: Any, template: dict[str, Any] | None = None) -> Any:
                     return attribute(logical, att, template)
                 return attribute(name, "Ref", template)
 
-            return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+            # `${!Name}` is CloudFormation's escape for a literal `${Name}` (an IAM policy variable).
+            return re.sub(r"\$\{([^}!]+)\}", substitute, text).replace("${!", "${")
         if tag == "Fn::Join":
             separator, parts = arg
             return str(separator).join(str(p) for p in resolve(parts, template))
@@ -195,6 +212,11 @@ def _kms_keys() -> dict[tuple[str, str], str]:
         elif kind == "AWS::SecretsManager::Secret":
             key = props.get("KmsKeyId", "alias/aws/secretsmanager")
             target = ("secret", attribute(logical, "Ref", template))
+        elif kind == "AWS::KMS::Key" and logical in RUNTIME_SECRET_KEYS.values():
+            for prefix, key_id in RUNTIME_SECRET_KEYS.items():
+                if key_id == logical:
+                    keys[("secret-prefix", prefix)] = attribute(logical, "Arn", template)
+            continue
         else:
             continue
         if key is not None:
@@ -205,6 +227,17 @@ def _kms_keys() -> dict[tuple[str, str], str]:
 def _kms(kind: str, name: str, *actions: str) -> list[Grant]:
     key = _kms_keys().get((kind, name))
     return [(action, key, {}) for action in actions] if key else []
+
+
+def _secret_kms(secret: str, *actions: str) -> list[Grant]:
+    """The key Secrets Manager uses, with the caller's permissions, for a secret's value: the
+    template's own secrets, or a runtime secret by its name prefix (RUNTIME_SECRET_KEYS)."""
+    key = _kms_keys().get(("secret", secret))
+    if key is None:
+        name = secret.split(":secret:", 1)[-1]
+        key = next((k for (kind, p), k in _kms_keys().items() if kind == "secret-prefix" and name.startswith(p)), None)
+    via = {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}
+    return [(action, key, dict(via)) for action in actions] if key else []
 
 
 # ------------------------------------------------------------------------ calls -> grants
@@ -333,16 +366,42 @@ def grants_for(service: str, operation: str, params: dict[str, Any]) -> list[Gra
         kms = {"SendMessage": ("kms:GenerateDataKey", "kms:Decrypt"), "ReceiveMessage": ("kms:Decrypt",)}
         return [(f"sqs:{action}", queue, {}), *_kms("queue", queue, *kms.get(action, ()))]
     if service == "secretsmanager":
+        if operation == "CreateSecret":
+            secret = secret_arn(str(params.get("Name", "*")))
+            tags = {f"aws:RequestTag/{t['Key']}": str(t["Value"]) for t in params.get("Tags", [])}
+            grants = [(f"secretsmanager:{operation}", secret, tags)]
+            if tags:  # tagging on creation is authorised as TagResource too
+                grants.append(("secretsmanager:TagResource", secret, tags))
+            return grants + _secret_kms(secret, "kms:GenerateDataKey")
         secret = _canonical_secret(str(params.get("SecretId", "*")))
-        grants: list[Grant] = [(f"secretsmanager:{operation}", secret, {})]
-        return grants + (_kms("secret", secret, "kms:Decrypt") if operation == "GetSecretValue" else [])
+        grants = [(f"secretsmanager:{operation}", secret, {})]
+        if operation == "GetSecretValue":
+            grants += _secret_kms(secret, "kms:Decrypt")
+        elif operation == "PutSecretValue":
+            grants += _secret_kms(secret, "kms:GenerateDataKey")
+        return grants
+    if service == "sts":
+        role = str(params.get("RoleArn", "*"))
+        grants = [(f"sts:{operation}", role, {})]
+        if operation.startswith("AssumeRole") and params.get("Tags"):
+            tags = {f"aws:RequestTag/{t['Key']}": str(t["Value"]) for t in params["Tags"]}
+            grants.append(("sts:TagSession", role, tags))
+        return grants
     if service == "ses":  # SES v1 and v2 both sign as ses
         source = params.get("Source") or params.get("FromEmailAddress") or ""
         address = parseaddr(str(source))[1]
         identity = f"arn:{PARTITION}:ses:{REGION}:{ACCOUNT}:identity/{address}"
         return [(f"ses:{operation}", identity, {"ses:FromAddress": address})]
     if service == "kms":
-        return [(f"kms:{operation}", key_arn(str(params.get("KeyId", "*"))), {})]
+        # The condition keys an encryption context carries (a policy may require one).
+        context = {f"kms:EncryptionContext:{k}": str(v) for k, v in (params.get("EncryptionContext") or {}).items()}
+        return [
+            (
+                f"kms:{operation}",
+                key_arn(LOCAL_KEYS.get(str(params.get("KeyId", "*")), str(params.get("KeyId", "*")))),
+                context,
+            )
+        ]
     return [(f"{service}:{operation}", "*", {})]
 
 
@@ -356,29 +415,49 @@ class _Recorder:
         self._lock = threading.Lock()
         self._file: TextIO | None = None
         self._pid = 0
+        self.captured: list[dict[str, Any]] | None = None  # see `capture`
 
-    def write(self, function: str, api: str, grants: list[Grant]) -> None:
-        line = json.dumps(
-            {
-                "f": function,
-                "api": api,
-                "test": self.label or os.environ.get("PYTEST_CURRENT_TEST", "").removesuffix(" (call)"),
-                "g": grants,
-            }
-        )
+    def write(self, function: str, api: str, grants: list[Grant], session: Session | None = None) -> None:
+        row: dict[str, Any] = {
+            "f": function,
+            "api": api,
+            "test": self.label or os.environ.get("PYTEST_CURRENT_TEST", "").removesuffix(" (call)"),
+            "g": grants,
+        }
+        if session is not None:
+            row["as"], row["tags"] = session.role, dict(session.tags)
         with self._lock:
+            if self.captured is not None:
+                self.captured.append(row)
+                return
             if self._file is None or self._pid != os.getpid():
                 self._pid = os.getpid()
                 self.directory.mkdir(parents=True, exist_ok=True)
                 self._file = (self.directory / f"calls-{self._pid}.jsonl").open("a", encoding="utf-8", buffering=1)
-            self._file.write(line + "\n")
+            self._file.write(json.dumps(row) + "\n")
+
+
+@dataclass(frozen=True)
+class Session:
+    """Credentials a function got from sts:AssumeRole: later calls signed with them are authorised
+    against the assumed role's policy, with the session's tags as `aws:PrincipalTag/*`."""
+
+    role: str
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 _recorder: _Recorder | None = None
 _install_lock = threading.Lock()
+_sessions: dict[str, Session] = {}  # access key id -> the session it belongs to
+_PENDING = "s2s_recorded_call"  # where a call waits in botocore's request context to be signed
+_SESSION_REQUEST = "s2s_assume_role_request"
 
 
 def _on_call(params: dict[str, Any], model: Any, context: dict[str, Any] | None = None, **_: Any) -> None:
+    if context is not None and model.name.startswith("AssumeRole"):
+        # Whoever assumes the role (a handler or test set-up), later calls signed with the session
+        # are the role's: remember what was asked for, to pair it with the credentials it returns.
+        context[_SESSION_REQUEST] = dict(params)
     function = CURRENT.get()
     if function is None or _recorder is None:
         return
@@ -388,7 +467,56 @@ def _on_call(params: dict[str, Any], model: Any, context: dict[str, Any] | None 
     if presign and operation == "CreateBucket":
         return  # generate_presigned_post's own event; recorded by _presigned_post with its key
     grants = grants_for(service, operation, params)
-    _recorder.write(function, f"{service}.{operation}{' (presigned)' if presign else ''}", grants)
+    api = f"{service}.{operation}{' (presigned)' if presign else ''}"
+    if presign or context is None:
+        _recorder.write(function, api, grants)
+        return
+    # Recorded at `before-call`, where the credentials that will sign the call are known.
+    context[_PENDING] = (function, api, grants)
+
+
+def _access_key(signer: Any) -> str | None:
+    credentials = getattr(signer, "_credentials", None)
+    if credentials is None:
+        return None
+    frozen = credentials.get_frozen_credentials() if hasattr(credentials, "get_frozen_credentials") else credentials
+    return getattr(frozen, "access_key", None)
+
+
+def _before_call(request_signer: Any = None, context: dict[str, Any] | None = None, **_: Any) -> None:
+    pending = context.get(_PENDING) if context else None
+    if pending is None or _recorder is None:
+        return
+    function, api, grants = pending
+    key = _access_key(request_signer)
+    _recorder.write(function, api, grants, _sessions.get(key) if key else None)
+
+
+def _after_assume_role(parsed: dict[str, Any], context: dict[str, Any] | None = None, **_: Any) -> None:
+    params = context.get(_SESSION_REQUEST) if context else None
+    if not params:
+        return
+    key = (parsed.get("Credentials") or {}).get("AccessKeyId")
+    if key:
+        tags = tuple(sorted((str(t["Key"]), str(t["Value"])) for t in params.get("Tags", [])))
+        _sessions[key] = Session(str(params.get("RoleArn", "")), tags)
+
+
+@contextlib.contextmanager
+def capture(function: str) -> Iterator[list[dict[str, Any]]]:
+    """Record the calls made inside the block as if `function` made them, into the list it yields
+    instead of the run's records (for a test that shows what the IAM check refuses)."""
+    if _recorder is None:
+        install(tempfile.mkdtemp(prefix="s2s-calls-"))
+    assert _recorder is not None
+    rows: list[dict[str, Any]] = []
+    previous, _recorder.captured = _recorder.captured, rows
+    token = CURRENT.set(function)
+    try:
+        yield rows
+    finally:
+        CURRENT.reset(token)
+        _recorder.captured = previous
 
 
 def _presigned_post(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -421,6 +549,8 @@ def install(directory: str | Path, label: str | None = None) -> None:
 
         hooks: list[tuple[str, Callable[..., None]]] = [
             ("before-parameter-build", _on_call),
+            ("before-call", _before_call),
+            ("after-call.sts.AssumeRole", _after_assume_role),
             ("creating-client-class.s3", _on_s3_class),
         ]
         handlers.BUILTIN_HANDLERS.extend(hooks)

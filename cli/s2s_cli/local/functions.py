@@ -23,6 +23,24 @@ Handler = Callable[[dict[str, Any], Any], Any]
 _INIT = threading.RLock()
 
 
+def per_environment_log_keys() -> None:
+    """Give each thread its own log keys. Powertools' Logger keeps the keys a handler appends
+    (`cold_start`, the request id, the HTTP correlation id) in one dict per process, which is right
+    in Lambda, where an environment handles one event at a time. The local stack's environments are
+    threads of one process sharing the layer's one logger, so one request's lines carried another's
+    correlation id. Here the formatter keeps them in Powertools' own per-thread (context variable)
+    keys instead; the keys given at construction (service) stay shared. Lambda never runs this."""
+    from s2s.runtime.log import logger
+
+    formatter: Any = logger.registered_formatter
+    if getattr(formatter, "_s2s_per_thread", False):
+        return
+    formatter.append_keys = formatter.thread_safe_append_keys
+    formatter.remove_keys = formatter.thread_safe_remove_keys
+    formatter.clear_state = formatter.thread_safe_clear_keys
+    formatter._s2s_per_thread = True
+
+
 def load_module(code_uri: str, module_name: str) -> ModuleType:
     with _INIT:
         return _load_module(code_uri, module_name)

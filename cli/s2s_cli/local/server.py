@@ -173,6 +173,8 @@ class LocalStack:
         self.api_server: ThreadingHTTPServer | None = None
         self.portal_server: ThreadingHTTPServer | None = None
         self.portal_config: Any = None
+        self._lrs_registered: set[str] = set()
+        self._lrs_lock = threading.Lock()
 
     # -- addresses
     @property
@@ -196,6 +198,9 @@ class LocalStack:
         except OSError as exc:
             raise PortInUse(f"cannot listen on {host}:{self.options.port} ({exc.strerror})") from None
         self.api_server.daemon_threads = True
+        from s2s_cli.local.functions import per_environment_log_keys
+
+        per_environment_log_keys()
         try:
             self.portal_server = make_portal_server(host, self.options.portal_port_in_use, lambda: self.portal_config)
         except OSError as exc:
@@ -256,6 +261,7 @@ class LocalStack:
             sns=client("sns"),
             sqs=client("sqs"),
             secrets=client("secretsmanager"),
+            kms=client("kms"),
         )
         self.resources = resources
         sender = os.environ.get("SENDER_EMAIL") or LOCAL_SENDER
@@ -316,6 +322,47 @@ class LocalStack:
                     lambda index: load_worker_handler(code_uri, handler, index), self.options.workers
                 )
         return workers
+
+    def register_with_fake_lrs(self, claims: dict[str, str]) -> None:
+        """The first time an organisation's token is used, register the fake LRS's development
+        account for it, through the ULN function's own PUT /uln/registration (checked with the
+        fake like any registration), so the ULN walkthrough needs no set-up. Once per organisation
+        per run: a registration the user then removes stays removed."""
+        if self._lrs is None:
+            return  # a real LRS (LRS_ENDPOINT given): its accounts are the user's to register
+        from s2s.domain.errors import S2SError
+        from s2s.domain.principal import principal_from_claims
+
+        from s2s_cli.fake_lrs import DEFAULT_PASSWORD, DEFAULT_UKPRN, DEFAULT_USERNAME
+
+        try:
+            principal = principal_from_claims(claims)
+        except S2SError:
+            return  # the function itself will refuse these claims
+        if principal.kind not in ("school", "la"):
+            return
+        with self._lrs_lock:
+            if principal.org in self._lrs_registered:
+                return
+            self._lrs_registered.add(principal.org)
+            found = match_route(self.routes, "PUT", "/uln/registration")
+            if found is None:
+                return
+            route, _ = found
+            account = {"ukprn": DEFAULT_UKPRN, "username": DEFAULT_USERNAME, "password": DEFAULT_PASSWORD}
+            event = http_event(
+                route,
+                path="/uln/registration",
+                query="",
+                headers={"content-type": "application/json"},
+                body=json.dumps(account).encode(),
+                path_params={},
+                claims=claims,
+                source_ip="127.0.0.1",
+            )
+            status = self.invoke_route(route, event).get("statusCode")
+            if status != 204:
+                log.warning("could not register the fake LRS account for %s (HTTP %s)", principal.org, status)
 
     def invoke_route(self, route: Route, event: dict[str, Any]) -> dict[str, Any]:
         from s2s_cli.local.plumbing import LambdaContext
@@ -477,6 +524,10 @@ def _api_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
                 except auth.InvalidToken:
                     self._json(401, {"message": "Unauthorized"}, {"WWW-Authenticate": "Bearer"})
                     return
+                try:
+                    stack.register_with_fake_lrs(claims)
+                except Exception:
+                    log.exception("registering the fake LRS account failed")
             event = http_event(
                 route,
                 path=path,

@@ -140,20 +140,27 @@ class LocalResources:
     topic_name: str = "s2s-TransferEvents"
     topic_arn: str = ""
     queue_urls: dict[str, str] = field(default_factory=dict)  # logical id -> url
-    secret_arn: str = ""
     cursor_secret_arn: str = ""
+    # The role the ULN function assumes per organisation, and where registrations are kept, as the
+    # template names them for a stack called s2s in moto's account (tests/template checks this).
+    lrs_org_role_arn: str = "arn:aws:iam::123456789012:role/s2s-lrs-org-access"
+    lrs_secret_prefix: str = "s2s/lrs/"  # noqa: S105 - a name, not a password
+    message_key_id: str = ""  # the FilesKey moto made, which message bodies are encrypted under
 
     def environment(self) -> dict[str, str]:
         env = {
             "TABLE_NAME": self.table,
             "BUCKET_NAME": self.bucket,
             "TOPIC_ARN": self.topic_arn,
-            "LRS_SECRET_ARN": self.secret_arn,
+            "LRS_ORG_ROLE_ARN": self.lrs_org_role_arn,
+            "LRS_SECRET_PREFIX": self.lrs_secret_prefix,
         }
         if self.cursor_secret_arn:
             env["CURSOR_SECRET_ARN"] = self.cursor_secret_arn
         if "UlnBatchQueue" in self.queue_urls:
             env["ULN_BATCH_QUEUE_URL"] = self.queue_urls["UlnBatchQueue"]
+        if self.message_key_id:
+            env["MESSAGE_KEY_ID"] = self.message_key_id
         return env
 
 
@@ -175,6 +182,7 @@ def create_resources(
     secrets: SecretsManagerClient,
     names: LocalResources | None = None,
     template: dict[str, Any] | None = None,
+    kms: Any = None,
 ) -> LocalResources:
     """Create the table, bucket, queues (with their redrive), topic, subscriptions and the
     S3 notification from the template's own properties."""
@@ -256,14 +264,18 @@ def create_resources(
             Attributes={"RawMessageDelivery": str(props.get("RawMessageDelivery", False)).lower()},
         )
 
-    secret = res["LrsCredentials"]["Properties"]["GenerateSecretString"]
-    value = json.loads(secret["SecretStringTemplate"])
-    value.update({"ukprn": "10000001", "username": "s2s-local", secret["GenerateStringKey"]: "local-lrs-password"})
-    names.secret_arn = secrets.create_secret(Name="s2s-lrs-credentials", SecretString=json.dumps(value))["ARN"]
     if "CursorKey" in res:
         # A fresh key each time, as GenerateSecretString makes one at deploy.
         length = int(res["CursorKey"]["Properties"]["GenerateSecretString"].get("PasswordLength", 64))
         names.cursor_secret_arn = secrets.create_secret(
             Name="s2s-cursor-key", SecretString=token_urlsafe(length)[:length]
         )["ARN"]
+    if kms is not None and "FilesKey" in res:
+        from s2s_cli.local.calls import LOCAL_KEYS
+
+        key_id = kms.create_key(Description=res["FilesKey"]["Properties"].get("Description", ""))["KeyMetadata"][
+            "KeyId"
+        ]
+        LOCAL_KEYS[key_id] = "FilesKey"
+        names.message_key_id = key_id
     return names

@@ -22,7 +22,7 @@ def _client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
+    config = client_config()
     if service == "s3":
         # Virtual-hosted addressing with SigV4 is what presigned POSTs and GETs need in every region.
         config = config.merge(Config(signature_version="s3v4", s3={"addressing_style": "auto"}))
@@ -49,8 +49,23 @@ def sqs() -> SQSClient:
     return _client("sqs")
 
 
+def kms() -> Any:  # no mypy_boto3_kms stubs in the dev dependencies
+    return _client("kms")
+
+
 def secrets() -> SecretsManagerClient:
     return _client("secretsmanager")
+
+
+def sts() -> Any:
+    return _client("sts")
+
+
+def client_config() -> Any:
+    """The retry and timeout settings every client here uses (for clients made with other credentials)."""
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
 
 
 def reset_clients() -> None:

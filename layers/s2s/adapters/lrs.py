@@ -17,15 +17,13 @@ inside API Gateway's 29 seconds.
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Any, Literal
@@ -34,7 +32,6 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from pydantic import ValidationError
 
-from s2s.adapters.aws import secrets
 from s2s.contracts.uln import (
     DemographicSearch,
     Learner,
@@ -46,11 +43,13 @@ from s2s.contracts.uln import (
 )
 from s2s.domain import errors
 from s2s.domain.lrs import (
+    ACCOUNT_CHECK_NAMES,
+    ACCOUNT_CHECK_ULN,
     READ_OPERATIONS,
     LrsAnswer,
+    LrsCredentials,
     Match,
     fault_error,
-    is_credentials_refused,
     is_retryable_operation,
     map_find,
     map_register,
@@ -63,7 +62,6 @@ NS = "http://learner.webservice.miap.gov.uk"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 
 Operation = Literal["registerSingleLearner", "learnerByULN", "learnerByDemographics", "updateSingleLearner"]
-CREDENTIALS_TTL_SECONDS = 300
 # Never start an attempt with less than this left: it could not finish usefully.
 MIN_ATTEMPT_SECONDS = 0.5
 
@@ -91,54 +89,7 @@ _REQUEST_FIELDS = [
 ]
 
 
-# ---------------------------------------------------------------- credentials and policy
-
-
-@dataclass(frozen=True, slots=True)
-class LrsCredentials:
-    """The organisation's LRS account. `repr` leaves the password out, so it cannot leak into logs."""
-
-    ukprn: str
-    username: str
-    password: str = field(repr=False)
-
-
-_credentials_lock = threading.Lock()
-_credentials_cache: dict[str, tuple[float, LrsCredentials]] = {}
-
-
-def load_credentials(secret_arn: str | None = None) -> LrsCredentials:
-    """The LRS credentials from Secrets Manager (JSON `{"ukprn", "username", "password"}`), cached
-    for a few minutes per secret so a rotation is picked up without a cold start."""
-    arn = secret_arn if secret_arn is not None else get_settings().lrs_secret_arn
-    if not arn:
-        raise errors.UpstreamError("The LRS account is not configured.", code="lrs_not_configured")
-    now = time.monotonic()
-    with _credentials_lock:
-        cached = _credentials_cache.get(arn)
-        if cached and now - cached[0] < CREDENTIALS_TTL_SECONDS:
-            return cached[1]
-    try:
-        raw = secrets().get_secret_value(SecretId=arn)["SecretString"]
-    except Exception as exc:  # botocore's errors: no internals reach the caller, the log has the type
-        logger.error("lrs credentials unreadable", extra={"error": type(exc).__name__})
-        raise errors.UpstreamError("The LRS account could not be read.", code="lrs_not_configured") from exc
-    try:
-        value = json.loads(raw)
-        creds = LrsCredentials(str(value["ukprn"]), str(value["username"]), str(value["password"]))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise errors.UpstreamError("The LRS account is not configured.", code="lrs_not_configured") from exc
-    if not (creds.ukprn and creds.username and creds.password):
-        raise errors.UpstreamError("The LRS account is not configured.", code="lrs_not_configured")
-    with _credentials_lock:
-        _credentials_cache[arn] = (now, creds)
-    return creds
-
-
-def forget_credentials() -> None:
-    """Drop cached credentials (tests, and after the LRS refuses the password)."""
-    with _credentials_lock:
-        _credentials_cache.clear()
+# ---------------------------------------------------------------- policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +148,12 @@ def build_envelope(operation: Operation, credentials: LrsCredentials, fields: Fi
     head: dict[str, str | Fields] = {}
     if operation in READ_OPERATIONS:  # the find operations carry a find type
         head["FindType"] = "FUL"
-    head.update({"UKPRN": credentials.ukprn, "OrgPassword": credentials.password, "UserName": credentials.username})
+    # The organisation is named by its UKPRN, or by its LRS organisation reference when it has none.
+    if credentials.ukprn:
+        head["UKPRN"] = credentials.ukprn
+    else:
+        head["OrganisationRef"] = credentials.organisation_ref
+    head.update({"OrgPassword": credentials.password, "UserName": credentials.username})
     _add_fields(request, {**head, **fields})
     return bytes(ET.tostring(envelope, encoding="utf-8", xml_declaration=True))
 
@@ -376,8 +332,8 @@ class CallRecord:
 
 
 class LrsClient:
-    """The four learner operations. Credentials come from `credentials()` on each call (cached
-    there), so a rotated secret is picked up; `transport` is swappable for tests."""
+    """The four learner operations. Credentials come from `credentials()` on each call (the
+    organisation's registration, cached there); `transport` is swappable for tests."""
 
     def __init__(
         self,
@@ -433,12 +389,14 @@ class LrsClient:
                     )
                     self.sleep(pause)
             raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
-        except errors.S2SError as exc:
-            if is_credentials_refused(exc):
-                forget_credentials()
-            raise
         finally:
             record.elapsed_ms = int((self.clock() - started) * 1000)
+
+    def check_account(self) -> str:
+        """Send the account check (`s2s.domain.lrs.ACCOUNT_CHECK_ULN`); the response code when the
+        LRS accepted the account, else the domain error of its fault."""
+        given, family = ACCOUNT_CHECK_NAMES
+        return self.call("learnerByULN", find_by_uln_fields(ACCOUNT_CHECK_ULN, given, family)).response_code
 
     def find_by_uln(self, uln: str, given_name: str, family_name: str) -> LearnerSearchResult:
         return _search_result(map_find(self.call("learnerByULN", find_by_uln_fields(uln, given_name, family_name))))
@@ -466,7 +424,11 @@ def _search_result(match: Match[Learner]) -> LearnerSearchResult:
     )
 
 
-def lrs_client(**seams: Any) -> LrsClient:
-    """A client for the configured endpoint and secret (cheap: credentials load on first call).
-    `seams` (transport, sleep, clock) are for tests."""
-    return LrsClient(get_settings().lrs_endpoint, load_credentials, retry_policy(), **seams)
+def lrs_client(credentials: Callable[[], LrsCredentials], **seams: Any) -> LrsClient:
+    """A client for the configured endpoint, sending the organisation's `credentials` (called on
+    each call, so they load only when the LRS is actually called). `seams` (transport, sleep,
+    clock) are for tests."""
+    return LrsClient(get_settings().lrs_endpoint, credentials, retry_policy(), **seams)
+
+
+__all__ = ["LrsClient", "LrsCredentials", "RetryPolicy", "build_envelope", "lrs_client", "parse_answer"]

@@ -11,8 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from s2s.adapters.aws import dynamodb
-from s2s.runtime.settings import get_settings
+from s2s.adapters import dynamo
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,20 +34,16 @@ def record_lrs_call(entry: LrsAuditEntry, *, at: datetime | None = None) -> dict
     moment = (at or datetime.now(UTC)).astimezone(UTC)
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     key = audit_key(entry.organisation, stamp)
-    item = {
-        **{name: {"S": value} for name, value in key.items()},
-        "type": {"S": "uln_audit"},
-        "organisation": {"S": entry.organisation},
-        "user": {"S": entry.user},
-        "operation": {"S": entry.operation},
-        "http_status": {"N": str(entry.http_status)},
-        "at": {"S": stamp},
+    item: dict[str, object] = {
+        **key,
+        "type": "uln_audit",
+        "organisation": entry.organisation,
+        "user": entry.user,
+        "operation": entry.operation,
+        "http_status": entry.http_status,
+        "at": stamp,
     }
-    if entry.uln:
-        item["uln"] = {"S": entry.uln}
-    if entry.response_code:
-        item["response_code"] = {"S": entry.response_code}
-    if entry.source_ip:
-        item["source_ip"] = {"S": entry.source_ip}
-    dynamodb().put_item(TableName=get_settings().table_name, Item=item)
+    optional = {"uln": entry.uln, "response_code": entry.response_code, "source_ip": entry.source_ip}
+    item.update({name: value for name, value in optional.items() if value})
+    dynamo.put(item)
     return key

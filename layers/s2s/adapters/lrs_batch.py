@@ -228,7 +228,11 @@ class _Envelope:
 
 
 def _credentials(envelope: _Envelope, credentials: LrsCredentials) -> None:
-    envelope.leaf("UKPRN", credentials.ukprn)
+    # The organisation is named by its UKPRN, or by its LRS organisation reference when it has none.
+    if credentials.ukprn:
+        envelope.leaf("UKPRN", credentials.ukprn)
+    else:
+        envelope.leaf("OrganisationRef", credentials.organisation_ref)
     envelope.leaf("OrgPassword", credentials.password)
     envelope.leaf("UserName", credentials.username)
 

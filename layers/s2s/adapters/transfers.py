@@ -19,7 +19,10 @@ The one DynamoDB table holds every aggregate (PK / SK):
 - `ORG#<org>` / `PROFILE`: organisation names (`s2s.adapters.organisations`); `ORG#<org>` /
   `SUB#<email>` and `SENT#<event>` / `<email>`: subscribers and sent emails
   (`s2s.adapters.subscriptions`).
-- `QUOTA#<org>` / `D#<day>`: uploads started per organisation per day (`s2s.adapters.quotas`).
+- `QUOTA#<org>` / `D#<day>`: uploads started per organisation per day (`s2s.adapters.quotas`),
+  and secure messages sent (`s2s.adapters.messages`).
+- `MSG#<id>` / `MSG`: a secure message (`s2s.adapters.messages`), listed under partitions of its
+  own in GSI1-GSI5 (`MSGTO#`, `MSGFROM#`, `MSGTHREAD#`, `MSGXFER#`, `MSGUNREAD#`).
 - `SWEEP` / `STATE`: the day of the last completed expiry sweep (here).
 - `LRS#...`: the LRS call audit (`s2s.adapters.lrs_audit`).
 

@@ -50,4 +50,23 @@ class TransferEvent(Model):
         return self.model_dump(exclude_unset=True) | {"event_id": self.event_id}
 
 
-__all__ = ["EVENT_TYPES", "EventType", "TransferEvent"]
+class MessageEvent(Model):
+    """`message.received`: a secure message is waiting for `recipients`. Who wrote and the message's
+    id only: the subject and the body never travel on the topic (nor, so, in a queue or a DLQ)."""
+
+    event_id: str = ""  # "<message_id>:message.received"
+    type: Annotated[Text, Field(description="message.received")]
+    message_id: Text
+    recipients: Annotated[list[Text], Field(min_length=1, description="The organisation the message is for")]
+    source: Annotated[Text, Field(description="The organisation that sent it")]
+    source_name: str = ""
+    occurred_at: Text
+
+    @model_validator(mode="after")
+    def _stable_id(self) -> Self:
+        if not self.event_id:
+            self.event_id = f"{self.message_id}:{self.type}"
+        return self
+
+
+__all__ = ["EVENT_TYPES", "EventType", "MessageEvent", "TransferEvent"]

@@ -237,3 +237,86 @@ class LearnerUpdated(Model):
     uln: str
     response_code: str
     changed: bool
+
+
+# ---------------------------------------------------------------- LRS registration (docs/SERVICE.md §7)
+
+_UKPRN = re.compile(r"^1[0-9]{7}$")
+_ORGANISATION_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
+
+
+def _check_ukprn(value: str) -> str:
+    if not _UKPRN.match(value):
+        raise ValueError("must be a UKPRN: 8 digits starting with 1, for example 10012345")
+    return value
+
+
+def _check_organisation_ref(value: str) -> str:
+    if not _ORGANISATION_REF.match(value):
+        raise ValueError("must be your LRS organisation reference: up to 20 letters, digits or hyphens")
+    return value
+
+
+def _check_username(value: str) -> str:
+    if not value.isprintable() or any(ch.isspace() for ch in value):
+        raise ValueError("may not contain spaces or control characters")
+    return value
+
+
+def _check_password(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("may not contain control characters")
+    return value
+
+
+Ukprn = Annotated[str, BeforeValidator(_strip), AfterValidator(_check_ukprn), Field(description="8 digits, 1xxxxxxx")]
+OrganisationRef = Annotated[
+    str,
+    BeforeValidator(_strip),
+    AfterValidator(_check_organisation_ref),
+    Field(description="The LRS organisation reference, for organisations without a UKPRN"),
+]
+LrsUsername = Annotated[
+    str,
+    BeforeValidator(_strip),
+    Field(min_length=1, max_length=100, description="The LRS user name of the organisation's web service account"),
+    AfterValidator(_check_username),
+]
+LrsPassword = Annotated[
+    str,
+    Field(min_length=1, max_length=128, description="The account's password: checked with the LRS, never returned"),
+    AfterValidator(_check_password),
+]
+
+
+class LrsRegistrationRequest(_Request):
+    """`PUT /uln/registration`: the organisation's own LRS account, with its UKPRN or, for an
+    organisation without one, its LRS organisation reference (exactly one of the two)."""
+
+    ukprn: Ukprn | None = None
+    organisation_ref: OrganisationRef | None = None
+    username: LrsUsername
+    password: LrsPassword
+
+    def __repr__(self) -> str:  # never the password, whoever prints the model
+        return f"LrsRegistrationRequest(ukprn={self.ukprn!r}, organisation_ref={self.organisation_ref!r})"
+
+    __str__ = __repr__
+
+    @model_validator(mode="after")
+    def _one_organisation_id(self) -> Self:
+        if (self.ukprn is None) == (self.organisation_ref is None):
+            raise _problem("ukprn", "give either ukprn or organisation_ref (one of them)", None)
+        return self
+
+
+class LrsRegistrationView(Model):
+    """`GET /uln/registration`: whether the organisation is registered with the LRS, and with which
+    account; never the password. `needs_attention`: the LRS has since refused the password."""
+
+    registered: bool
+    ukprn: str | None = None
+    organisation_ref: str | None = None
+    username: str | None = None
+    checked_at: str | None = Field(default=None, description="When the LRS last accepted the account (UTC, ISO 8601)")
+    needs_attention: bool = False

@@ -192,6 +192,10 @@ def human_size(size: Any) -> str:
     return f"{n / (1024 * 1024):.1f} MB"
 
 
+def message_link(portal_url: str, message_id: str) -> str:
+    return f"{portal_url.rstrip('/')}/messages/{quote(str(message_id), safe='')}"
+
+
 def portal_link(portal_url: str, transfer_id: str) -> str:
     return f"{portal_url.rstrip('/')}/transfers/{quote(str(transfer_id), safe='')}"
 
@@ -399,6 +403,25 @@ def render(event: Mapping[str, Any], *, names: Mapping[str, str], portal_url: st
             ("facts", [*facts, ("To", recipient), ("Refused", occurred)]),
             ("link", "See the details in S2S", link),
         ]
+    return _finish(subject, blocks)
+
+
+def render_message(event: Mapping[str, Any], *, names: Mapping[str, str], portal_url: str) -> Email:
+    """The email for `message.received`: only that a secure message from an organisation is waiting,
+    and a link to it on the portal. The event carries no subject or body, and neither does this."""
+    try:
+        message_id = clean(event["message_id"], 64)
+        source = org_label(event.get("source"), names, event.get("source_name"))
+        occurred = plain_time(event["occurred_at"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnsupportedEvent(f"event is missing or has a bad field: {exc.__class__.__name__}") from exc
+    subject = f"A secure message is waiting for you from {source}"
+    blocks: list[Block] = [
+        ("p", f"{source} has sent your organisation a secure message through S2S."),
+        ("facts", [("From", source), ("Sent", occurred)]),
+        ("link", "Sign in to S2S to read it", message_link(portal_url, message_id)),
+        ("p", "For your security, what the message says is shown only in S2S, never in an email."),
+    ]
     return _finish(subject, blocks)
 
 

@@ -36,7 +36,7 @@ mapping of a pupil's sex or gender as schools record it to the LRS's gender code
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, Literal, Protocol, TypeVar
 
 from s2s.domain import errors
@@ -71,6 +71,18 @@ def lrs_gender(value: object) -> int | None:
         number = int(text)
         return number if number in GENDERS else None
     return _SCHOOL_GENDERS.get(text)
+
+
+@dataclass(frozen=True, slots=True)
+class LrsCredentials:
+    """An organisation's LRS account: its UKPRN or, for organisations without one, the LRS's
+    organisation reference; a user name and password. `repr` leaves the password out, so it
+    cannot leak into logs."""
+
+    ukprn: str
+    username: str
+    password: str = field(repr=False)
+    organisation_ref: str = ""
 
 
 def is_retryable_operation(operation: str) -> bool:
@@ -133,6 +145,19 @@ def is_credentials_refused(exc: errors.S2SError) -> bool:
     return isinstance(exc, errors.UpstreamError) and exc.code == "lrs_credentials_refused"
 
 
+# Checking an account before it is kept: the LRS offers no "is this password right" operation, so
+# S2S sends a find by ULN that matches nobody (a well-formed ULN, names no learner has). Any answer
+# with a response code means the LRS accepted the account; a credentials fault means it did not.
+# [U]: if the LRS interface specification offers a verification call, it belongs here instead.
+ACCOUNT_CHECK_ULN = "1000000000"
+ACCOUNT_CHECK_NAMES = ("Check", "Registration")  # given name, family name
+
+CREDENTIALS_REFUSED_MESSAGE = (
+    "The Learning Records Service refused your organisation's LRS user name or password. "
+    "Check them in the LRS Organisation Portal, then enter them again on the LRS registration page."
+)
+
+
 def fault_error(code: str) -> errors.S2SError:
     """The domain error for an LRS fault code (WSEC...)."""
     if code == OUT_OF_HOURS_FAULT:
@@ -145,7 +170,7 @@ def fault_error(code: str) -> errors.S2SError:
         return closed
     if code in CREDENTIAL_FAULTS:
         return errors.UpstreamError(
-            "The Learning Records Service refused S2S's account. The service desk has been told.",
+            CREDENTIALS_REFUSED_MESSAGE,
             code="lrs_credentials_refused",
             details=_details(code),
         )

@@ -131,7 +131,9 @@ def _render(response: Response[Any]) -> dict[str, Any]:
     }
 
 
-def before_parsing(event: Mapping[str, Any]) -> tuple[dict[str, Any] | None, Response[Any] | None]:
+def before_parsing(
+    event: Mapping[str, Any], max_body_bytes: int = MAX_BODY_BYTES
+) -> tuple[dict[str, Any] | None, Response[Any] | None]:
     """What must be refused before a body is parsed (size, media type, bytes that are not UTF-8),
     and otherwise the event with its body as JSON text: base64 decoded and a `+json` media type
     named `application/json`, as Powertools reads JSON bodies."""
@@ -140,8 +142,8 @@ def before_parsing(event: Mapping[str, Any]) -> tuple[dict[str, Any] | None, Res
         return dict(event), None
     encoded = bool(event.get("isBase64Encoded"))
     size = len(raw) * 3 // 4 if encoded else len(raw.encode("utf-8", "surrogatepass"))
-    if size > MAX_BODY_BYTES:
-        return None, error_response(413, "body_too_large", f"The request body is over {MAX_BODY_BYTES} bytes.")
+    if size > max_body_bytes:
+        return None, error_response(413, "body_too_large", f"The request body is over {max_body_bytes} bytes.")
     headers = dict(event.get("headers") or {})
     key, content_type = _header(headers, "content-type")
     if content_type and not _is_json(content_type):
@@ -180,8 +182,9 @@ def _is_array(text: str) -> bool:
 class Api(APIGatewayHttpResolver):
     """One function's routes and `resolve`, its Lambda entry point, with the error map registered."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_body_bytes: int = MAX_BODY_BYTES) -> None:
         super().__init__(enable_validation=True, response_validation_error_http_code=500)
+        self.max_body_bytes = max_body_bytes  # a function whose bodies may be larger says so
         self.exception_handler(errors.S2SError)(domain_error_response)
         self.exception_handler(RequestValidationError)(_refused)
         self.exception_handler(NotFoundError)(_no_route)
@@ -189,7 +192,7 @@ class Api(APIGatewayHttpResolver):
         self.exception_handler(Exception)(_unexpected)
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        checked, refused = before_parsing(event)
+        checked, refused = before_parsing(event, self.max_body_bytes)
         if refused is not None or checked is None:
             return _render(refused or error_response(500, "internal_error", INTERNAL_ERROR))
         answer = super().resolve(checked, context)

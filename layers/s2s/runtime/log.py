@@ -52,6 +52,7 @@ class Metric:
     LRS_LATENCY = "LrsLatency"
     SWEEP_EXPIRED = "SweepExpired"
     ULN_BATCHES = "UlnBatches"  # dimensions `outcome` (complete, rejected, failed) and `reason`
+    MESSAGES_SENT = "MessagesSent"
 
 
 def count(name: str, value: int = 1) -> None:

@@ -50,9 +50,20 @@ class Settings(BaseModel):
     uln_batch_queue_url: Annotated[str, Field(validation_alias="ULN_BATCH_QUEUE_URL")] = ""
     uln_batch_poll_seconds: Annotated[int, Field(ge=0, le=900, validation_alias="ULN_BATCH_POLL_SECONDS")] = 60
     uln_batch_deadline_hours: Annotated[Positive, Field(validation_alias="ULN_BATCH_DEADLINE_HOURS")] = 48
+    # Each organisation's LRS registration is the secret <LRS_SECRET_PREFIX><org>, reached through
+    # the role LRS_ORG_ROLE_ARN assumed with the organisation as a session tag (s2s.adapters.lrs_registry).
+    lrs_org_role_arn: Annotated[str, Field(validation_alias="LRS_ORG_ROLE_ARN")] = ""
+    lrs_secret_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@-]*$", validation_alias="LRS_SECRET_PREFIX")] = (
+        "s2s/lrs/"  # noqa: S105 - a name, not a password
+    )
+    lrs_secrets_key_id: Annotated[str, Field(validation_alias="LRS_SECRETS_KEY_ID")] = ""
     expiring_within_days: Annotated[Positive, Field(validation_alias="EXPIRING_WITHIN_DAYS")] = 7
     daily_upload_count: Annotated[Positive, Field(validation_alias="DAILY_UPLOAD_COUNT")] = 500
     daily_upload_bytes: Annotated[Positive, Field(validation_alias="DAILY_UPLOAD_BYTES")] = 2 * 1024 * 1024 * 1024
+    # Secure messages: the KMS key their bodies are encrypted under (the messages function only), and
+    # how many messages an organisation may send per day.
+    message_key_id: Annotated[str, Field(validation_alias="MESSAGE_KEY_ID")] = ""
+    daily_message_count: Annotated[Positive, Field(validation_alias="DAILY_MESSAGE_COUNT")] = 200
     # The key that signs list cursors: CURSOR_KEY itself (local tools), else the secret named by
     # CURSOR_SECRET_ARN (AWS, the local stack and the tests), else one made per process.
     cursor_key: Annotated[str, Field(validation_alias="CURSOR_KEY")] = ""

@@ -12,14 +12,16 @@ Logs carry event types, transfer ids, organisation codes and counts: never addre
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from s2s.adapters import organisations, ses, subscriptions, transfers
-from s2s.contracts.events import TransferEvent
+from s2s.contracts.events import MessageEvent, TransferEvent
 from s2s.domain import clock, emails
+from s2s.domain.messages import MESSAGE_RECEIVED
 from s2s.runtime.log import Metric, count, logger
 from s2s.runtime.settings import get_settings
 
@@ -45,14 +47,25 @@ class Outcome:
     organisations: list[str] = field(default_factory=list)
 
 
-def parse_event(body: str) -> dict[str, Any]:
-    """The TransferEvent in an SQS body (raw SNS delivery: the body is the event JSON)."""
+def _event_type(body: str) -> object:
     try:
-        event = TransferEvent.model_validate_json(body)
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data.get("type") if isinstance(data, dict) else None
+
+
+def parse_event(body: str) -> dict[str, Any]:
+    """The TransferEvent (or MessageEvent) in an SQS body (raw SNS delivery: the body is the event JSON)."""
+    model: type[TransferEvent] | type[MessageEvent] = (
+        MessageEvent if _event_type(body) == MESSAGE_RECEIVED else TransferEvent
+    )
+    try:
+        event = model.model_validate_json(body)
     except ValidationError as exc:
         # Field names and error kinds only: the values may be anything a producer sent.
         problems = sorted({f"{'.'.join(map(str, e['loc'])) or 'body'} {e['type']}" for e in exc.errors()})
-        raise MalformedEvent(f"not a TransferEvent: {', '.join(problems)[:300]}") from None
+        raise MalformedEvent(f"not a {model.__name__}: {', '.join(problems)[:300]}") from None
     return event.model_dump()
 
 
@@ -93,30 +106,35 @@ def send_once(event: dict[str, Any], org: str, address: str, email: emails.Email
     except Exception:
         subscriptions.release_send(event_id, address, claim.token)
         raise
-    audit = transfers.audit_put(
-        event["transfer_id"],
-        "email_sent",
-        ACTOR,
-        clock.now_iso(),
-        {
-            "type": event["type"],
-            "org": org,
-            "to": address,
-            "message_id": message_id,
-        },
-    )
-    subscriptions.mark_sent(event_id, address, message_id, also=[audit])
+    also = []
+    if event.get("transfer_id"):  # a message's email has no transfer to audit it on
+        also.append(
+            transfers.audit_put(
+                event["transfer_id"],
+                "email_sent",
+                ACTOR,
+                clock.now_iso(),
+                {
+                    "type": event["type"],
+                    "org": org,
+                    "to": address,
+                    "message_id": message_id,
+                },
+            )
+        )
+    subscriptions.mark_sent(event_id, address, message_id, also=also)
     return True
 
 
 def notify(event: dict[str, Any]) -> Outcome:
     """Email every subscriber of every recipient organisation of `event`, once each."""
     outcome = Outcome(organisations=list(event["recipients"]))
-    if event["type"] not in emails.SUPPORTED_TYPES:
+    if event["type"] not in emails.SUPPORTED_TYPES and event["type"] != MESSAGE_RECEIVED:
         logger.warning("event type without an email", extra={"event_type": event["type"][:60]})
         return outcome
+    render = emails.render_message if event["type"] == MESSAGE_RECEIVED else emails.render
     try:
-        email = emails.render(event, names=organisation_names(event), portal_url=get_settings().portal_url)
+        email = render(event, names=organisation_names(event), portal_url=get_settings().portal_url)
     except emails.UnsupportedEvent as exc:
         raise MalformedEvent(str(exc)) from exc
     for org in event["recipients"]:
@@ -133,13 +151,19 @@ def notify(event: dict[str, Any]) -> Outcome:
                 logger.warning(
                     "email not sent",
                     exc_info=True,
-                    extra={"event_type": event["type"], "transfer_id": event["transfer_id"], "org": org},
+                    extra={
+                        "event_type": event["type"],
+                        "transfer_id": event.get("transfer_id"),
+                        "message_id": event.get("message_id"),
+                        "org": org,
+                    },
                 )
     logger.info(
         "notified",
         extra={
             "event_type": event["type"],
-            "transfer_id": event["transfer_id"],
+            "transfer_id": event.get("transfer_id"),
+            "message_id": event.get("message_id"),
             "orgs": outcome.organisations,
             "sent": outcome.sent,
             "duplicates": outcome.duplicates,

@@ -1,5 +1,6 @@
 """The ULN use cases (docs/SERVICE.md §7): a learner call checked, forwarded to the Learning Records
-Service and audited, answered or failed. Schools and local authorities only. Logs carry the
+Service with the caller's own LRS registration (`s2s.services.registration`; 403
+`lrs_not_registered` without one) and audited, answered or failed. Schools and local authorities only. Logs carry the
 operation, the LRS response code, the ULN and the caller, never a learner's name, date of birth or
 postcode."""
 
@@ -20,9 +21,10 @@ from s2s.contracts.uln import (
 )
 from s2s.domain import errors
 from s2s.domain.errors import status_for
-from s2s.domain.lrs import error_response_code
+from s2s.domain.lrs import error_response_code, is_credentials_refused
 from s2s.domain.principal import Principal
 from s2s.runtime.log import Metric, MetricUnit, count_by, logger
+from s2s.services import registration
 
 T = TypeVar("T")
 
@@ -89,10 +91,13 @@ def _forward(
     """Call the LRS and audit the call, answered or failed. `outcome` names the ULN, the LRS
     response code and the HTTP status of an answer; errors re-raise so `s2s.runtime.http` answers them."""
     _check_role(principal)
-    client = lrs_client()
+    credentials = registration.credentials_for(principal)  # 403 lrs_not_registered before any LRS call
+    client = lrs_client(lambda: credentials)
     try:
         result = send(client)
     except errors.S2SError as exc:
+        if is_credentials_refused(exc):
+            registration.mark_refused(principal)
         _record(
             principal,
             origin,

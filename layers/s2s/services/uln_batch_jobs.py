@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from s2s.adapters import files, ses, subscriptions
 from s2s.adapters import uln_batches as repo
-from s2s.adapters.lrs import LrsCredentials, load_credentials
+from s2s.adapters.lrs import LrsCredentials
 from s2s.adapters.lrs_batch import (
     FAILED,
     INCOMPLETE,
@@ -44,6 +44,7 @@ from s2s.adapters.lrs_batch import (
 from s2s.adapters.transfers import Actor
 from s2s.domain import clock, emails, errors
 from s2s.domain.ctf_batch import BatchFileError, CtfBatchReader, ReturnPupil, Sender, scan, write_csv, write_return_ctf
+from s2s.domain.lrs import is_credentials_refused
 from s2s.domain.uln_batches import (
     KEY_PREFIX,
     OUT_OF_HOURS_DELAY_SECONDS,
@@ -56,6 +57,7 @@ from s2s.domain.uln_batches import (
 )
 from s2s.runtime.log import Metric, count_by, logger
 from s2s.runtime.settings import get_settings
+from s2s.services import registration
 from s2s.services.uln_batches import final_uln, pupil_outcome
 
 ACTOR = Actor.system("uln-batch")
@@ -64,9 +66,9 @@ _TRANSIENT = frozenset({"lrs_unreachable", "lrs_http_error", "lrs_timeout", "lrs
 
 
 def lrs_credentials_for(org: str) -> LrsCredentials:
-    """The LRS account a batch of `org` is sent under. Today one account serves every
-    organisation; per-organisation registration replaces this one call."""
-    return load_credentials()
+    """The LRS account a batch of `org` is sent under: the organisation's own registration
+    (403 `lrs_not_registered` when it has none, which fails the batch with that reason)."""
+    return registration.credentials_for(org)
 
 
 def _log(event: str, batch: UlnBatch, **fields: Any) -> None:
@@ -306,6 +308,8 @@ def _lrs_trouble(batch: UlnBatch, step: str, attempt: int, exc: errors.S2SError)
         return _wait(batch, step, attempt, OUT_OF_HOURS_DELAY_SECONDS, exc.code)
     if isinstance(exc, errors.UpstreamTimeout) or exc.code in _TRANSIENT:
         return _wait(batch, step, attempt + 1, poll_delay(attempt + 1, get_settings().uln_batch_poll_seconds), exc.code)
+    if is_credentials_refused(exc):
+        registration.mark_refused(batch.org)
     return fail(batch, exc.code, exc.message)
 
 

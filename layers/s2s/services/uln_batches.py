@@ -23,14 +23,18 @@ from s2s.domain.errors import Conflict, Forbidden, Gone, InvalidRequest, NotFoun
 from s2s.domain.principal import Principal
 from s2s.domain.uln_batches import UlnBatch, effective_status
 from s2s.runtime.settings import get_settings
+from s2s.services import registration
 
 # A name a MIS writes: letters, digits, spaces, dots, hyphens, underscores, brackets; ends .xml.
 _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._()\-]{0,95}\.[xX][mM][lL]", re.ASCII)
 
 
 def _check_role(principal: Principal) -> None:
+    """A school or LA with its own LRS registration: every ULN route needs one (403
+    `lrs_not_registered`, with how to register)."""
     if principal.kind not in ("school", "la"):
         raise Forbidden("Only schools and local authorities can use the ULN service.", code="role_not_allowed")
+    registration.credentials_for(principal)
 
 
 def issue_batch_ticket(

@@ -7,7 +7,6 @@ import json
 import socket
 from datetime import date, timedelta
 
-import boto3
 import pytest
 import uln_api
 from s2s.domain.identifiers import is_valid_uln
@@ -284,31 +283,6 @@ def test_out_of_hours_is_503_with_retry_after_and_is_not_retried(lrs):
     assert int(reply.headers["retry-after"]) > 0
     assert reply.body["details"] == [{"response_code": "WSEC0004"}]
     assert lrs.request_count() == 1
-
-
-def test_wrong_credentials_in_the_secret_are_refused_by_the_lrs_with_502(lrs, aws):
-    secrets = boto3.client("secretsmanager")
-    secrets.put_secret_value(
-        SecretId=aws.secret_arn,
-        SecretString=json.dumps({"ukprn": "10000001", "username": "s2s-local", "password": "not-the-password"}),
-    )
-
-    reply = uln_call("POST", "/uln/learners/search", body=OLIVER)
-
-    assert (reply.status, reply.error) == (502, "lrs_credentials_refused")
-    assert reply.body["details"] == [{"response_code": "WSEC0005"}]
-    assert "not-the-password" not in json.dumps(reply.body)
-
-
-def test_an_unconfigured_lrs_account_is_502_not_500(lrs, aws):
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId=aws.secret_arn, SecretString=json.dumps({"ukprn": "", "username": "", "password": "x"})
-    )
-
-    reply = uln_call("POST", "/uln/learners/search", body=OLIVER)
-
-    assert (reply.status, reply.error) == (502, "lrs_not_configured")
-    assert lrs.request_count() == 0
 
 
 def test_an_unreachable_lrs_is_502_not_500(lrs, monkeypatch):

@@ -282,12 +282,12 @@ def test_a_file_bigger_than_its_ticket_is_refused_and_deleted(aws: Any, batches:
 
 @pytest.mark.hardening
 @pytest.mark.parametrize("filename", ["batch.zip", "../x.xml", "a/b.xml", "x.xml\n", "", "ULN.XML.exe"])
-def test_only_an_xml_file_name_is_accepted(aws: Any, filename: str) -> None:
+def test_only_an_xml_file_name_is_accepted(aws: Any, batches: FakeLrs, filename: str) -> None:
     reply = api("POST", "/uln/batches", body={"filename": filename, "size_bytes": 100})
     assert reply.status == 422
 
 
-def test_the_presigned_post_is_pinned_to_the_key_and_size(aws: Any) -> None:
+def test_the_presigned_post_is_pinned_to_the_key_and_size(aws: Any, batches: FakeLrs) -> None:
     reply = start(b"x" * 1234)
     fields = reply.body["upload"]["fields"]
     assert fields["key"] == f"uln-batches/{reply.body['batch_id']}/ULN_request.xml"
@@ -299,7 +299,10 @@ def test_the_presigned_post_is_pinned_to_the_key_and_size(aws: Any) -> None:
 
 
 def test_a_batch_is_visible_to_its_own_organisation_only(aws: Any, batches: FakeLrs) -> None:
+    from support.lrs import register_with_lrs
+
     batch_id = send_batch(aws, ctf_bytes(pupils(2)))
+    register_with_lrs("8232345")
     other = school_claims("8232345")
     assert api("GET", "/uln/batches/{id}", claims=other, path_params={"id": batch_id}).status == 404
     reply = api("POST", "/uln/batches/{id}/result", claims=other, path_params={"id": batch_id}, body={"format": "ctf"})
@@ -345,3 +348,36 @@ def test_no_name_birth_date_or_postcode_in_any_log_line_of_a_whole_batch(
         for value in (p.surname, p.forename, p.dob, p.postcode):
             assert value not in text, value
     assert "BADCODE" not in text
+
+
+def test_every_batch_route_needs_the_organisations_own_lrs_registration(aws: Any, batches: FakeLrs) -> None:
+    batch_id = send_batch(aws, ctf_bytes(pupils(2)))
+    unregistered = school_claims("8232345")  # registered with no LRS account
+    for method, path, body in (
+        ("POST", "/uln/batches", {"filename": "a.xml", "size_bytes": 10}),
+        ("GET", "/uln/batches", None),
+        ("GET", "/uln/batches/{id}", None),
+        ("POST", "/uln/batches/{id}/result", {"format": "csv"}),
+    ):
+        reply = api(method, path, claims=unregistered, path_params={"id": batch_id}, body=body)
+        assert reply.status == 403 and reply.error == "lrs_not_registered", (method, path, reply.body)
+
+
+def test_a_batch_whose_organisation_lost_its_registration_fails_with_that_reason(
+    aws: Any, batches: FakeLrs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from s2s.domain import errors
+    from s2s.services import registration
+
+    data = ctf_bytes(pupils(3))
+    reply = start(data)
+    assert post_file(reply.body, data) == 204
+
+    def not_registered(who: Any) -> Any:
+        raise errors.Forbidden("Your organisation is not registered with the LRS.", code="lrs_not_registered")
+
+    monkeypatch.setattr(registration, "credentials_for", not_registered)
+    run_worker(aws)
+    found = repo.get(reply.body["batch_id"])
+    assert found is not None and found.status == "failed" and found.reason == "lrs_not_registered"
+    assert batches.request_count() == 0

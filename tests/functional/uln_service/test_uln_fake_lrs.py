@@ -9,11 +9,11 @@ import sys
 import urllib.request
 
 import pytest
-from s2s.adapters import lrs as lrs_module
-from s2s.adapters.aws import secrets
-from s2s.adapters.lrs import LrsClient, LrsCredentials, RetryPolicy, load_credentials
+from s2s.adapters import lrs_registry
+from s2s.adapters.lrs import LrsClient, LrsCredentials, RetryPolicy
 from s2s.contracts.uln import DemographicSearch
 from s2s.domain import errors
+from s2s.services.registration import credentials_for
 from s2s_cli.fake_lrs import DEFAULT_PASSWORD, DEFAULT_USERNAME, FakeLrs
 
 pytestmark = pytest.mark.functional
@@ -96,9 +96,9 @@ def test_the_fake_runs_standalone():
         process.wait(timeout=5)
 
 
-def test_credentials_are_read_once_and_cached(lrs: FakeLrs, monkeypatch):
+def test_a_registration_is_read_once_and_cached(lrs: FakeLrs, monkeypatch):
     calls: list[str] = []
-    real = secrets()
+    real = lrs_registry.scoped_client("8231234")
     original = real.get_secret_value
 
     def counting(**kwargs):
@@ -106,11 +106,10 @@ def test_credentials_are_read_once_and_cached(lrs: FakeLrs, monkeypatch):
         return original(**kwargs)
 
     monkeypatch.setattr(real, "get_secret_value", counting)
-    first = load_credentials()
-    second = load_credentials()
+    first = credentials_for("8231234")
+    second = credentials_for("8231234")
 
     assert first == second == LrsCredentials("10000001", "s2s-local", "local-lrs-password")
-    assert len(calls) == 1
-    lrs_module.forget_credentials()
-    load_credentials()
+    assert calls == ["s2s/lrs/8231234"]
+    lrs_registry.read("8231234", fresh=True)
     assert len(calls) == 2
