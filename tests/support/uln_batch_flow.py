@@ -36,6 +36,11 @@ def start(data: bytes, filename: str = "ULN_request.xml", claims: dict[str, Any]
 
 
 def run_worker(aws: Any, rounds: int = 60) -> list[str]:
+    """The worker runs in a Lambda of its own: nothing the API's process cached (the organisation's
+    LRS account) is there, so it reads the account itself, through the access role."""
+    from s2s.adapters.lrs_registry import forget_cache
+
+    forget_cache()
     return drain(aws.queue_urls["UlnBatchQueue"], worker(), rounds=rounds)
 
 
