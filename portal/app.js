@@ -13,6 +13,7 @@ import {
 } from "./dom.js";
 import { historyRows, mayShowPeople, orgLabel } from "./history.js";
 import { loadNaming, NamingError } from "./naming.js";
+import { ulnBatchesPage, ulnBatchPage } from "./uln-batches.js";
 import { composePage, configureMessages, messageInbox, sentMessages, threadPage, transferMessagesSection } from "./messages.js";
 
 const SERVICE = "Send files school to school";
@@ -50,6 +51,8 @@ const ROUTES = [
   [/^\/reports$/, reportsPage],
   [/^\/undownloaded$/, undownloadedPage],
   [/^\/lost-pupils$/, lostPupilsPage],
+  [/^\/uln\/batches$/, () => ulnBatchesPage(ulnUi())],
+  [/^\/uln\/batches\/([A-Za-z0-9_-]{1,100})$/, (id) => ulnBatchPage(ulnUi(), id)],
   [/^\/lrs-registration$/, lrsRegistrationPage],
   [/^\/messages$/, messageInbox],
   [/^\/messages\/sent$/, sentMessages],
@@ -57,6 +60,20 @@ const ROUTES = [
   [/^\/messages\/([A-Za-z0-9_-]{1,100})$/, (id) => threadPage(id)],
   [/^\/find-a-school$/, findASchoolPage],
 ];
+
+/** What the ULN batch pages (uln-batches.js) draw with. */
+function ulnUi() {
+  return {
+    page,
+    pageWithCaption,
+    showErrorIn,
+    navigate,
+    initComponents,
+    poll: (again, ms) => {
+      pollTimer = setTimeout(() => again().catch(showError), ms);
+    },
+  };
+}
 
 // Who may open which page; anyone else is sent home.
 const ALLOWED = {
@@ -68,6 +85,7 @@ const ALLOWED = {
   "/reports": ["la", "dfe"],
   "/undownloaded": ["la", "dfe"],
   "/lost-pupils": ["la"],
+  "/uln/batches": ["school", "la"],
   "/lrs-registration": ["school", "la"],
   "/messages": ["school", "la"],
   "/messages/sent": ["school", "la"],
@@ -166,12 +184,14 @@ window.addEventListener("popstate", route);
 const MENUS = {
   school: [
     ["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/messages", "Messages"],
-    ["/find-a-school", "Find a school"], ["/subscriptions", "Email alerts"], ["/lrs-registration", "LRS registration"],
+    ["/find-a-school", "Find a school"], ["/uln/batches", "ULN batches"], ["/subscriptions", "Email alerts"],
+    ["/lrs-registration", "LRS registration"],
   ],
   la: [
     ["/inbox", "Inbox"], ["/sent", "Sent files"], ["/upload", "Send a file"], ["/messages", "Messages"], ["/la-files", "Your schools' files"],
     ["/reports", "Reports"], ["/undownloaded", "Not downloaded"], ["/lost-pupils", "Lost pupils"],
-    ["/find-a-school", "Find a school"], ["/subscriptions", "Email alerts"], ["/lrs-registration", "LRS registration"],
+    ["/find-a-school", "Find a school"], ["/uln/batches", "ULN batches"], ["/subscriptions", "Email alerts"],
+    ["/lrs-registration", "LRS registration"],
   ],
   dfe: [["/reports", "Reports"], ["/undownloaded", "Not downloaded"], ["/find-a-school", "Find a school"]],
 };

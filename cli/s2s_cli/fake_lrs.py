@@ -58,6 +58,17 @@ SCENARIOS = frozenset(
         "malformed_xml",
     }
 )
+# Batch jobs (submitBatchRegistration / submitVerifyBatch and their outputs): see FakeBatchJobs.
+BATCH_OPERATIONS = (
+    "submitBatchRegistration",
+    "submitVerifyBatch",
+    "getBatchRegistrationOutput",
+    "getVerifyBatchOutput",
+)
+BATCH_SCENARIOS = frozenset(
+    {"batch_all_register", "batch_mixed", "batch_one_data_error", "batch_job_failed", "batch_slow"}
+)
+SCENARIOS = SCENARIOS | BATCH_SCENARIOS
 _RAW_CODE = re.compile(r"^WS(RC|EC)\d{4}$")
 
 # Request element -> register field, and back for answers.
@@ -296,6 +307,7 @@ class FakeLrs:
             self.learners = {lrn["uln"]: dict(lrn) for lrn in SEED_LEARNERS}
             self.links = {LINKED_ULN: LINKED_MASTER}
             self._next_uln = 700000000
+            self.batches = FakeBatchJobs(self)
 
     def request_count(self, operation: str | None = None) -> int:
         with self._lock:
@@ -334,7 +346,7 @@ class FakeLrs:
             return _fault("WSEC0001")
         payload = soap_body[0]
         operation = _local(payload.tag)
-        if not payload.tag.startswith(f"{{{NS}}}") or operation not in OPERATIONS:
+        if not payload.tag.startswith(f"{{{NS}}}") or operation not in (*OPERATIONS, *BATCH_OPERATIONS):
             return _fault("WSEC0002")
         fields = _flatten(payload)
         with self._lock:
@@ -360,6 +372,9 @@ class FakeLrs:
             return _fault("WSEC0004")
         if scenario.startswith("WSEC"):
             return _fault(scenario)
+        if operation in BATCH_OPERATIONS:
+            with self._lock:
+                return self.batches.answer(operation, payload, scenario)
         with self._lock:
             return self._answer(operation, scenario, fields)
 
@@ -477,6 +492,117 @@ class FakeLrs:
             return self._respond(operation, "WSRC0020", uln=uln)
         learner.update(changes)
         return self._respond(operation, "WSRC0006", uln=uln)
+
+
+class FakeBatchJobs:
+    """The LRS batch operations: a submit stores a job and answers `WSRC0007` with its id; each
+    `get…Output` answers `WSRC0008` (incomplete) until the job has been polled enough, then
+    `WSRC0009` with one result per learner, or `WSRC0010` (failed) or `WSRC0018` (unknown job).
+
+    The scenario in force at submit decides the job: `auto` answers from the register (a learner
+    it knows keeps their ULN, `WSRC0021`; a new one gets a new ULN, `WSRC0005`; a verified ULN is
+    `WSRC0004`, a linked one `WSRC0022` with the master); `batch_all_register` registers everyone;
+    `batch_mixed` gives, by position, possible matches (3rd of every 10), no match (5th), a linked
+    learner (7th) and registered or verified for the rest; `batch_one_data_error` answers the first
+    learner `WSRC0015`; `batch_job_failed` fails the job; `batch_slow` needs four polls. The payload
+    shape is the one `s2s.adapters.lrs_batch` assumes by default. Runs under the fake's lock."""
+
+    POLLS_BEFORE_DONE = {"batch_slow": 3}
+
+    def __init__(self, fake: FakeLrs) -> None:
+        self.fake = fake
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self._next = 0
+
+    def answer(self, operation: str, payload: ET.Element, scenario: str) -> tuple[int, str, bytes]:
+        if operation.startswith("submit"):
+            return self._submit(operation, payload, scenario)
+        return self._output(operation, payload)
+
+    def _submit(self, operation: str, payload: ET.Element, scenario: str) -> tuple[int, str, bytes]:
+        learners = [
+            {_local(child.tag): (child.text or "").strip() for child in learner}
+            for wrapper in payload
+            if _local(wrapper.tag) == "Learners"
+            for learner in wrapper
+        ]
+        declared = next((c.text for c in payload if _local(c.tag) == "RecordCount"), None)
+        response = ET.Element(_q(f"{operation}Response"))
+        if str(len(learners)) != (declared or "").strip():
+            ET.SubElement(response, _q("ResponseCode")).text = "WSRC0017"
+            return 200, "text/xml; charset=utf-8", _envelope(response)
+        self._next += 1
+        job_id = f"JOB{self._next:06d}"
+        self.jobs[job_id] = {
+            "kind": "verify" if operation == "submitVerifyBatch" else "register",
+            "learners": learners,
+            "scenario": scenario if scenario in BATCH_SCENARIOS else "auto",
+            "polls_left": self.POLLS_BEFORE_DONE.get(scenario, 1),
+            "results": None,
+        }
+        ET.SubElement(response, _q("ResponseCode")).text = "WSRC0007"
+        ET.SubElement(response, _q("JobId")).text = job_id
+        return 200, "text/xml; charset=utf-8", _envelope(response)
+
+    def _output(self, operation: str, payload: ET.Element) -> tuple[int, str, bytes]:
+        job_id = next(((c.text or "").strip() for c in payload if _local(c.tag) == "JobId"), "")
+        response = ET.Element(_q(f"{operation}Response"))
+        code = ET.SubElement(response, _q("ResponseCode"))
+        job = self.jobs.get(job_id)
+        expected = "getVerifyBatchOutput" if job and job["kind"] == "verify" else "getBatchRegistrationOutput"
+        if job is None or operation != expected:
+            code.text = "WSRC0018"
+        elif job["scenario"] == "batch_job_failed":
+            code.text = "WSRC0010"
+        elif job["polls_left"] > 0:
+            job["polls_left"] -= 1
+            code.text = "WSRC0008"
+        else:
+            if job["results"] is None:
+                job["results"] = [self._result(job, i, lrn) for i, lrn in enumerate(job["learners"])]
+            code.text = "WSRC0009"
+            wrapper = ET.SubElement(response, _q("Learners"))
+            for result in job["results"]:
+                element = ET.SubElement(wrapper, _q("Learner"))
+                for name, value in result.items():
+                    ET.SubElement(element, _q(name)).text = value
+        return 200, "text/xml; charset=utf-8", _envelope(response)
+
+    def _result(self, job: dict[str, Any], index: int, learner: dict[str, str]) -> dict[str, str]:
+        fake = self.fake
+        ref = learner.get("LearnerRef", "")
+        given = learner.get("ULN", "")
+        verify = job["kind"] == "verify"
+        scenario = job["scenario"]
+        if scenario == "batch_one_data_error" and index == 0:
+            return {"LearnerRef": ref, "ResponseCode": "WSRC0015"}
+        if scenario == "batch_mixed":
+            slot = index % 10
+            if slot == 3:
+                return {"LearnerRef": ref, "ResponseCode": "WSRC0003", "MatchCount": "2"}
+            if slot == 5:
+                return {"LearnerRef": ref, "ResponseCode": "WSRC0001"}
+            if slot == 7:
+                return {
+                    "LearnerRef": ref,
+                    "ResponseCode": "WSRC0022",
+                    "ULN": given or LINKED_ULN,
+                    "MasterULN": LINKED_MASTER,
+                }
+        if verify:
+            if scenario == "auto" and given in fake.links:
+                return {"LearnerRef": ref, "ResponseCode": "WSRC0022", "ULN": given, "MasterULN": fake.links[given]}
+            if scenario == "auto" and given not in fake.learners:
+                return {"LearnerRef": ref, "ResponseCode": "WSRC0001"}
+            return {"LearnerRef": ref, "ResponseCode": "WSRC0004", "ULN": given}
+        asked = {_FIELDS[k]: v for k, v in learner.items() if k in _FIELDS}
+        if scenario == "auto":
+            for known in fake.learners.values():
+                if all(_same(known.get(name), asked.get(name)) for name in _MATCH_FIELDS):
+                    return {"LearnerRef": ref, "ResponseCode": "WSRC0021", "ULN": known["uln"]}
+        uln = fake._allocate()
+        fake.learners[uln] = {k: v for k, v in asked.items() if k in _MATCH_FIELDS} | {"uln": uln}
+        return {"LearnerRef": ref, "ResponseCode": "WSRC0005", "ULN": uln}
 
 
 def start_fake_lrs(host: str = "127.0.0.1", port: int = 0, **options: Any) -> FakeLrs:

@@ -212,6 +212,10 @@ def _parser() -> argparse.ArgumentParser:
     update.add_argument("--verification-type", type=int, help="the LRS verification type code")
     update.add_argument("--ability-to-share", type=int, help="the LRS ability-to-share code")
     update.add_argument("--email", help="the learner's email address")
+    batch = _sub(uln, "batch", "register or verify a whole CTF of pupils (the ULN service in bulk)")
+    from s2s_cli import uln_batch
+
+    uln_batch.add_arguments(batch)
     account = _sub(
         uln,
         "registration",
@@ -225,7 +229,7 @@ def _parser() -> argparse.ArgumentParser:
         "--password-file", type=Path, help="read the password from this file instead of asking (never printed)"
     )
     account.add_argument("--forget", action="store_true", help="remove your organisation's LRS account from S2S")
-    for leaf in (reg, find, search, update, account):
+    for leaf in (reg, find, search, update, account, batch):
         _json_flag(leaf)
 
     message = _sub(sub, "message", "secure messages to and from other schools and LAs").add_subparsers(
@@ -293,7 +297,7 @@ def _parser() -> argparse.ArgumentParser:
     leaves = [
         p for name, p in sub.choices.items() if name not in ("local", "portal", "uln", "pack", "message", "directory")
     ]
-    leaves += [reg, find, search, update, account]
+    leaves += [reg, find, search, update, account, batch]
     leaves += [msend, mlist, mread]
     for leaf in leaves:
         leaf.add_argument("--api", default=argparse.SUPPRESS, help="the API's URL (default: S2S_API)")
@@ -771,6 +775,13 @@ def _uln(args: argparse.Namespace) -> int:
     if args.uln_command == "registration":
         return _uln_registration(args)
     client = _client(args)
+    if args.uln_command == "batch":
+        from s2s_cli import uln_batch
+
+        status, result = uln_batch.run(args, client)
+        if args.json:
+            _print_json(result)
+        return status
     if args.uln_command == "register":
         answer = client.request("POST", "/uln/learners", json_body=_learner_body(args))
     elif args.uln_command == "find":

@@ -837,3 +837,35 @@ def test_show_names_the_organisations_the_api_names() -> None:
     assert "Email sent to Beta Academy (8232345)" in text
     assert "Beta Academy (8232345)" in display.receipts(detail, sender)[0][1]
     assert "school 8232345" not in text
+
+
+def test_uln_batch_runs_a_ctf_through_the_local_stack(cli: Cli, tmp_path: Path) -> None:
+    """`s2s uln batch FILE.XML --wait -o DIR`: the batch goes through the fake LRS, the return CTF
+    pairs every matched UPN with its ULN, and the CSV lists every pupil."""
+    from s2s.domain.ctf_batch import CtfBatchReader, Sender
+    from support.ctf_batches import ctf_bytes, pupils, with_fields
+
+    made = pupils(30, with_uln_every=0)
+    made[4] = with_fields(made[4], postcode="")
+    source = tmp_path / "ULN_request.xml"
+    source.write_bytes(ctf_bytes(made))
+    out_dir = tmp_path / "returned"
+    code, out, err = cli("uln", "batch", str(source), "--wait", "-o", str(out_dir), "--interval", "0.3")
+    assert code == 0, out + err
+    assert "complete" in out and "29 with a ULN" in out
+    assert "pupils" in err  # the progress line
+    ctf = out_dir / "ULN_request_ULNs.xml"
+    reader = CtfBatchReader(ctf.open("rb"), Sender("school", "823", "1234"), today=datetime.now().date())
+    returned = {p.upn: p.uln for p in reader.pupils()}
+    assert set(returned) == {p.upn for i, p in enumerate(made) if i != 4}
+    assert all(uln and len(uln) == 10 for uln in returned.values())
+    rows = (out_dir / "ULN_request_outcomes.csv").read_text().splitlines()
+    assert len(rows) == 31 and "data_error" in rows[5]
+
+    code, out, err = cli("uln", "batch", str(source), "--json")
+    assert code == 0, err
+    assert json.loads(out)["status"] == "pending_upload"
+    bad = tmp_path / "other.xml"
+    bad.write_bytes(ctf_bytes(made[:2], estab="9999"))
+    code, out, err = cli("uln", "batch", str(bad), "--wait", "--interval", "0.3")
+    assert code == 1 and "source_not_sender" in out

@@ -251,6 +251,8 @@ class LocalStack:
         # no CloudWatch to read embedded metrics here.
         os.environ.setdefault("LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        # ULN batches poll the fake LRS every second or two, not every minute as against the real one.
+        os.environ.setdefault("ULN_BATCH_POLL_SECONDS", "1")
         import boto3
 
         from s2s_cli.local.template import create_resources

@@ -157,6 +157,8 @@ class LocalResources:
         }
         if self.cursor_secret_arn:
             env["CURSOR_SECRET_ARN"] = self.cursor_secret_arn
+        if "UlnBatchQueue" in self.queue_urls:
+            env["ULN_BATCH_QUEUE_URL"] = self.queue_urls["UlnBatchQueue"]
         if self.message_key_id:
             env["MESSAGE_KEY_ID"] = self.message_key_id
         return env

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
 
 
 @cache
@@ -42,6 +43,10 @@ def sns() -> SNSClient:
 
 def ses() -> SESClient:
     return _client("ses")
+
+
+def sqs() -> SQSClient:
+    return _client("sqs")
 
 
 def kms() -> Any:  # no mypy_boto3_kms stubs in the dev dependencies

@@ -430,3 +430,28 @@ def batch_get(
         if not request:
             return items
     raise RuntimeError("DynamoDB left keys unprocessed after several rounds")
+
+
+# At most this many items per BatchWriteItem (DynamoDB's limit).
+BATCH_WRITE_ITEMS = 25
+
+
+def batch_put(items: Sequence[RawItem]) -> int:
+    """Put up to 25 encoded items in one BatchWriteItem, retrying what DynamoDB leaves unprocessed
+    with a short backoff; how many requests it took."""
+    import time
+
+    requests: list[Any] = [{"PutRequest": {"Item": item}} for item in items]
+    pause, sent = 0.05, 0
+    for _ in range(BATCH_ROUNDS * 2):
+        if not requests:
+            return sent
+        sent += 1
+        resp = dynamodb().batch_write_item(RequestItems={table(): requests})
+        requests = list((resp.get("UnprocessedItems") or {}).get(table(), []))
+        if requests:
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+    if requests:
+        raise RuntimeError("DynamoDB left items unprocessed after several rounds")
+    return sent

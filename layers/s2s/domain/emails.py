@@ -423,3 +423,34 @@ def render_message(event: Mapping[str, Any], *, names: Mapping[str, str], portal
         ("p", "For your security, what the message says is shown only in S2S, never in an email."),
     ]
     return _finish(subject, blocks)
+
+
+# ---------------------------------------------------------------------------- ULN batches
+
+
+def uln_batch_email(*, status: str, counts: Mapping[str, int], reason_message: str | None, link: str) -> Email:
+    """A ULN batch ended (docs/SERVICE.md "ULNs in bulk"): counts and a portal link only. The email
+    never names a pupil or the file (a file name may carry one), nor carries a download link."""
+    if status == "complete":
+        subject = "Your ULN batch has finished"
+        blocks: list[Block] = [
+            ("p", "The Learning Records Service has processed your batch of pupils."),
+            (
+                "facts",
+                [
+                    ("Pupils", str(counts.get("pupils", 0))),
+                    ("Registered", str(counts.get("registered", 0))),
+                    ("Verified", str(counts.get("verified", 0))),
+                    ("Linked to another record", str(counts.get("linked", 0))),
+                    ("Possible matches to check", str(counts.get("possible_matches", 0))),
+                    ("No match", str(counts.get("no_match", 0))),
+                    ("Data errors to correct", str(counts.get("data_errors", 0))),
+                ],
+            ),
+            ("p", "Download the return file for your MIS, and the outcome of every pupil, from the batch's page."),
+        ]
+    else:
+        subject = "Your ULN batch was refused" if status == "rejected" else "Your ULN batch could not be completed"
+        blocks = [("p", clean(reason_message or "The batch could not be processed.", 400))]
+    blocks.append(("link", "Open the batch in S2S", link))
+    return _finish(subject, blocks)

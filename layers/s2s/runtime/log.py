@@ -57,6 +57,7 @@ class Metric:
     ULN_CALLS = "UlnCalls"  # dimensions `operation` and `outcome` (answered, refused, failed)
     LRS_LATENCY = "LrsLatency"
     SWEEP_EXPIRED = "SweepExpired"
+    ULN_BATCHES = "UlnBatches"  # dimensions `outcome` (complete, rejected, failed) and `reason`
     MESSAGES_SENT = "MessagesSent"
 
 

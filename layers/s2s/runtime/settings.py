@@ -44,6 +44,12 @@ class Settings(BaseModel):
         int, Field(ge=1, le=MAX_DOWNLOAD_URL_SECONDS, validation_alias="DOWNLOAD_URL_SECONDS")
     ] = MAX_DOWNLOAD_URL_SECONDS
     lrs_endpoint: Annotated[str, Field(validation_alias="LRS_ENDPOINT")] = ""  # the ULN function only
+    lrs_secret_arn: Annotated[str, Field(validation_alias="LRS_SECRET_ARN")] = ""
+    # ULN batches (docs/SERVICE.md "ULNs in bulk"): the worker's own queue (its next steps), the first
+    # poll's delay (doubling to 15 minutes) and how long a batch may wait for the LRS before it fails.
+    uln_batch_queue_url: Annotated[str, Field(validation_alias="ULN_BATCH_QUEUE_URL")] = ""
+    uln_batch_poll_seconds: Annotated[int, Field(ge=0, le=900, validation_alias="ULN_BATCH_POLL_SECONDS")] = 60
+    uln_batch_deadline_hours: Annotated[Positive, Field(validation_alias="ULN_BATCH_DEADLINE_HOURS")] = 48
     # Each organisation's LRS registration is the secret <LRS_SECRET_PREFIX><org>, reached through
     # the role LRS_ORG_ROLE_ARN assumed with the organisation as a session tag (s2s.adapters.lrs_registry).
     lrs_org_role_arn: Annotated[str, Field(validation_alias="LRS_ORG_ROLE_ARN")] = ""
