@@ -68,7 +68,7 @@ run: $(STAMP) $(PORTAL_ASSETS) ## set up and run the whole service locally (s2s 
 	$(BIN)/s2s local serve
 
 test: $(STAMP) $(SAM_STAMP) $(PORTAL_ASSETS) ## run the whole test suite (unit, functional, template, local stack)
-	S2S_SAM=$(abspath $(SAM_VENV))/bin/sam $(BIN)/pytest -n 2 -q
+	S2S_SAM=$(abspath $(SAM_VENV))/bin/sam $(BIN)/pytest -n 4 -q
 
 test-fast: $(STAMP) ## unit and functional tests only
 	$(BIN)/pytest -q -m "unit or functional"
@@ -94,9 +94,10 @@ build: $(SAM_STAMP) $(PORTAL_ASSETS) ## sam build (needs python3.13 on PATH) and
 bench: $(STAMP) ## benchmarks, printed as ratios
 	$(PY) -m bench
 
-fuzz: $(STAMP) ## longer runs: Schemathesis on the local stack (200 examples per operation and role), zip differential harness (2000 archives per extractor)
+fuzz: $(STAMP) ## longer runs: Schemathesis on the local stack (200 examples per operation and role), zip differential harness (2000 archives per extractor), report recount (200 histories)
 	S2S_FUZZ_EXAMPLES=200 $(BIN)/pytest -q -n 2 tests/fuzz
 	S2S_ZIP_FUZZ_EXAMPLES=2000 $(BIN)/pytest -q -n 2 tests/functional/test_zip_differential.py
+	S2S_REPORT_EXAMPLES=200 $(BIN)/pytest -q -n 2 tests/functional/reports/test_reports_history.py
 
 openapi: $(STAMP) ## regenerate the committed OpenAPI document
 	$(PY) -m s2s_cli.openapi --write
