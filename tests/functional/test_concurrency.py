@@ -199,7 +199,10 @@ def test_two_las_claiming_one_lost_pupils_file_only_one_wins(aws: Any) -> None:
     winners = [r for r in results if isinstance(r, dict)]
     losers = [r for r in results if not isinstance(r, dict)]
     assert len(winners) == 1, results
-    assert len(losers) == 1 and isinstance(losers[0], errors.Conflict), results
+    # The loser either lost at the conditional write (409 already_claimed) or started after the
+    # winner had finished, when the file is another LA's school's and no longer visible to it (404,
+    # as tests/functional/reports/test_lost_pupils.py::test_claim_states asks).
+    assert len(losers) == 1 and isinstance(losers[0], errors.Conflict | errors.NotFound), results
     t = transfers.get_transfer(transfer_id)
     assert t is not None and t.claimed_from == "LPD" and t.recipient_org in ("8234001", "8731234")
     assert actions(transfer_id).count("claimed") == 1
