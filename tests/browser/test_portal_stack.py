@@ -42,15 +42,25 @@ def token(stack: LocalStack, kind: auth.Kind, org: str | None, email_address: st
     return auth.issue_token(key, auth.organisation_claims(kind, org, email_address), ttl=3600)
 
 
+# The portal draws every page's h1 with tabindex=-1 (app.js `page`); index.html's placeholder has none.
+APP_HEADING = "main h1[tabindex='-1']"
+
+
 def signed_in(
     new_page: Callable[[], WatchedPage], stack: LocalStack, kind: auth.Kind, org: str | None, path: str, **kw: Any
 ) -> WatchedPage:
-    """A page signed in as `org` (the token in session storage, as sign-in leaves it), at `path`."""
+    """A page signed in as `org` (the token in session storage, as sign-in leaves it), at `path`.
+
+    The sign-out page clears the token once the portal has loaded its settings, which can be after
+    the page's load event: the token is stored only when that page has been drawn, or the sign-out
+    would remove it again (a loaded CI machine did exactly that). Likewise the shell's own h1
+    ("Loading...") is there before the app runs, so the wait is for an h1 the app drew."""
     watched = new_page()
     watched.page.goto(stack.portal + "/sign-out")
+    watched.page.get_by_role("heading", name="You have signed out", level=1).wait_for()
     watched.page.evaluate("t => sessionStorage.setItem('s2s.token', t)", token(stack, kind, org, kw.get("email")))
     watched.page.goto(stack.portal + path)
-    watched.page.locator("h1").wait_for()
+    watched.page.locator(APP_HEADING).wait_for()
     return watched
 
 

@@ -15,8 +15,9 @@ import pytest
 import requests
 from portal_harness import LocalStack, WatchedPage
 from s2s.domain.ctf_batch import CtfBatchReader, Sender
-from s2s_cli.local import auth
 from support.ctf_batches import ctf_bytes, pupils
+from test_portal_stack import signed_in as signed_in_as
+from test_portal_stack import token
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,18 +25,11 @@ SCHOOL = "8231234"
 
 
 def school_token(stack: LocalStack) -> str:
-    key = auth.load_or_create_key(stack.data_dir)
-    return auth.issue_token(key, auth.organisation_claims("school", SCHOOL, None), ttl=3600)
+    return token(stack, "school", SCHOOL, None)
 
 
 def signed_in(new_page: Callable[[], WatchedPage], stack: LocalStack, path: str) -> WatchedPage:
-    watched = new_page()
-    token = school_token(stack)
-    watched.page.goto(stack.portal + "/sign-out")
-    watched.page.evaluate("t => sessionStorage.setItem('s2s.token', t)", token)
-    watched.page.goto(stack.portal + path)
-    watched.page.locator("h1").wait_for()
-    return watched
+    return signed_in_as(new_page, stack, "school", SCHOOL, path)
 
 
 def test_a_school_runs_a_uln_batch_from_the_portal(

@@ -533,3 +533,26 @@ def test_emails_name_both_schools_from_the_directory(aws, monkeypatch):
     assert len(sent) == 1
     assert "St Mary's C of E Primary School (8233002)" in sent[0]
     assert "Hillside Primary Academy" in sent[0]
+
+
+def test_messages_name_both_organisations_from_the_directory(aws):
+    """The messages function reads the load's shards like the others (its policy must allow it):
+    the names shown are the directory's, not what the sender's sign-in said."""
+    import messages_api
+
+    import_sample(aws)
+    sent = call(
+        messages_api.lambda_handler,
+        "POST",
+        "/messages",
+        claims=school_claims(ST_MARYS, name="SMP"),
+        body={"to": SUCCESSOR, "subject": "A question", "body": "Has the CTF for the twins arrived?"},
+    )
+    assert sent.status == 201, sent.body
+    repository.reset_cache()  # the recipient's request may reach another container
+    inbox = call(messages_api.lambda_handler, "GET", "/messages", claims=school_claims(SUCCESSOR))
+
+    assert sent.body["sender_name"] == "St Mary's C of E Primary School"
+    assert sent.body["recipient_name"] == "Hillside Primary Academy"
+    (item,) = inbox.body["messages"]
+    assert item["sender_name"] == "St Mary's C of E Primary School"
