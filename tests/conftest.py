@@ -59,13 +59,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def _reset_caches() -> None:
-    from s2s.adapters import lrs_registry
+    """What a function's container keeps between events: each test starts as new containers do.
+    The resources keep their names and ARNs from test to test (support/moto_baseline.py), so a
+    cache keyed on them would otherwise carry one test's reads into the next, and hide calls
+    from the IAM check."""
+    from s2s.adapters import cursors, directory, lrs_registry
     from s2s.adapters.aws import reset_clients
     from s2s.runtime.settings import get_settings
 
     reset_clients()
     get_settings.cache_clear()
     lrs_registry.forget_cache()
+    cursors._secret_cursor_key.cache_clear()
+    directory.reset_cache()
 
 
 @pytest.fixture
