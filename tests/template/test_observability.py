@@ -139,6 +139,14 @@ def test_a_spike_of_not_zip_rejections_is_alarmed_on_the_metric_the_landing_chec
     assert alarm["Threshold"] == {"Ref": "NotZipAlarmThreshold"}
 
 
+def test_the_directory_import_gets_the_deployers_minimum_ratio_defaulting_to_the_codes() -> None:
+    variables = FUNCTIONS["DirectoryImportFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["DIRECTORY_MIN_RATIO"] == {"Ref": "DirectoryMinRatio"}
+    parameter = T["Parameters"]["DirectoryMinRatio"]
+    assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (0.9, 0, 1)
+    assert Settings.model_fields["directory_min_ratio"].default == parameter["Default"]
+
+
 def test_a_refused_directory_load_is_alarmed_on_the_metric_the_import_writes() -> None:
     alarm = ALARMS["DirectoryLoadRefusedAlarm"]
     assert (alarm["Namespace"], alarm["MetricName"]) == (NAMESPACE, Metric.DIRECTORY_LOAD_REFUSED)
