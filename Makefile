@@ -68,7 +68,7 @@ run: $(STAMP) $(PORTAL_ASSETS) ## set up and run the whole service locally (s2s 
 	$(BIN)/s2s local serve
 
 test: $(STAMP) $(SAM_STAMP) $(PORTAL_ASSETS) ## run the whole test suite (unit, functional, template, local stack)
-	S2S_SAM=$(abspath $(SAM_VENV))/bin/sam $(BIN)/pytest -n 4 -q
+	S2S_SAM=$(abspath $(SAM_VENV))/bin/sam $(BIN)/pytest -n 4 --dist worksteal -q
 
 test-fast: $(STAMP) ## unit and functional tests only
 	$(BIN)/pytest -q -m "unit or functional"

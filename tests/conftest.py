@@ -11,9 +11,10 @@ from collections.abc import Iterator
 import botocore.loaders
 import botocore.session
 import pytest
-from s2s_cli.local.template import LocalResources, create_resources
+from s2s_cli.local.template import LocalResources
 from support import iam
 from support.helpers import FakeContext
+from support.moto_baseline import BASELINE, create_all
 
 REGION = "eu-west-2"
 
@@ -70,20 +71,14 @@ def _reset_caches() -> None:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
     """moto with every resource of the template; the handlers' environment points at them."""
-    import boto3
     from moto import mock_aws
 
     with mock_aws():
-        names = create_resources(
-            dynamodb=boto3.client("dynamodb", region_name=REGION),
-            s3=boto3.client("s3", region_name=REGION),
-            sns=boto3.client("sns", region_name=REGION),
-            sqs=boto3.client("sqs", region_name=REGION),
-            secrets=boto3.client("secretsmanager", region_name=REGION),
-            kms=boto3.client("kms", region_name=REGION),
-        )
-        ses = boto3.client("ses", region_name=REGION)
-        ses.verify_email_identity(EmailAddress=os.environ["SENDER_EMAIL"])
+        if BASELINE.names is None:
+            names = create_all(REGION, os.environ["SENDER_EMAIL"])
+            BASELINE.save(names)
+        else:
+            names = BASELINE.restore()
         for key, value in names.environment().items():
             monkeypatch.setenv(key, value)
         _reset_caches()

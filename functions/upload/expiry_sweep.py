@@ -1,6 +1,7 @@
 """Scheduled sweep (hourly): mark expired transfers and delete their objects, remind recipients
-of files about to expire that nobody downloaded, and publish events an earlier run left behind.
-Expiry is also enforced at every read; this only makes the records and the bucket catch up."""
+of files about to expire that nobody downloaded, and publish the events an earlier run left in the
+outbox (transfers' and secure messages'). Expiry is also enforced at every read; this only makes
+the records and the bucket catch up."""
 
 from __future__ import annotations
 

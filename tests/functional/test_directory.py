@@ -458,10 +458,11 @@ def test_concurrent_searches_see_one_whole_load_or_the_other(aws):
     finally:
         stop.set()
         thread.join()
-    # The reader may have cached the old pointer just after the switch (for at most a second, as
-    # a warm container does): the answer after the import is the new load's once that has gone.
+    # The reader's last search may have cached the pointer just before the switch (a container
+    # keeps it a few seconds): the new answer is read as a fresh container would.
     repository.forget_pointer()
     new_answer = search(q="school", la="823", limit=100).body
+    assert new_answer["directory"]["version"] == result.version
 
     answers = {
         old_answer["directory"]["version"]: (tuple(i["laestab"] for i in old_answer["items"]), old_answer["total"]),

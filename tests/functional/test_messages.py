@@ -522,14 +522,21 @@ def test_a_malformed_message_event_fails_its_record_for_the_dlq(aws: Any) -> Non
 
 
 def test_the_message_is_kept_when_its_event_cannot_be_published(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    def sns_down(event: dict[str, Any]) -> None:
+    from s2s.adapters import aws as aws_clients
+
+    def sns_down(**_: Any) -> None:
         raise RuntimeError("SNS is down")
 
-    monkeypatch.setattr(repo, "publish_received", sns_down)
+    monkeypatch.setattr(aws_clients.sns(), "publish", sns_down)
 
     message_id = sent_id(send(school_claims(A), B))
 
-    assert read(school_claims(B), message_id).body["message"]["body"] == BODY  # in B's inbox; no email
+    assert read(school_claims(B), message_id).body["message"]["body"] == BODY  # in B's inbox
+    # and its email waits in the outbox for the sweep (tests/functional/test_message_outbox.py)
+    waiting = boto3.client("dynamodb").get_item(
+        TableName=dynamo.table(), Key=dynamo.key(f"MSG#{message_id}", "OUTBOX#message.received")
+    )
+    assert "Item" in waiting
 
 
 # ---------------------------------------------------------------------------- the logs

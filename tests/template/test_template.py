@@ -81,6 +81,8 @@ def test_every_function_policy_is_least_privilege(name):
     stmts = statements(FUNCTIONS[name])
     assert stmts, f"{name} has no policy"
     for statement in stmts:
+        if statement["Effect"] == "Deny":  # a Deny only narrows what the Allows grant
+            continue
         assert statement["Effect"] == "Allow"
         for action in actions(statement):
             assert "*" not in action, f"{name}: wildcard action {action}"
@@ -254,17 +256,18 @@ def _run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env, timeout=600, check=False, **kwargs)
 
 
-def test_cfn_lint_passes():
-    result = _run([str(Path(os.sys.executable).with_name("cfn-lint")), "template.yaml"])
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_sam_validate_lint_passes():
+def test_the_template_passes_sam_validate_lint():
+    """`sam validate --lint` translates the SAM template and runs cfn-lint (the same cfn-lint
+    version `.venv` has) on the result; where the SAM CLI is not installed, cfn-lint runs alone.
+    One lint, not two: each takes some 15 s of a core."""
     sam = _sam()
     if sam is None:
-        pytest.skip("aws-sam-cli is not installed (make setup installs it in .venv-sam)")
-    result = _run([sam, "validate", "--lint", "--region", "eu-west-2"])
+        result = _run([str(Path(os.sys.executable).with_name("cfn-lint")), "template.yaml"])
+    else:
+        result = _run([sam, "validate", "--lint", "--region", "eu-west-2"])
     assert result.returncode == 0, result.stdout + result.stderr
+    if sam is not None:
+        assert "is a valid SAM Template" in result.stdout + result.stderr, result.stdout + result.stderr
 
 
 def _python313() -> str | None:

@@ -1,5 +1,5 @@
-"""Secure messages in the one table, their bodies encrypted under the service's KMS key, and the
-`message.received` event on the TransferEvents topic.
+"""Secure messages in the one table, their bodies encrypted under the service's KMS key, each
+written with its `message.received` event in the outbox (`s2s.adapters.events`).
 
 Item layout: `MSG#<id>` / `MSG`, one item per message, read with GetItem or Query only (never a
 Scan), through `s2s.adapters.dynamo` (its codec and the paginator). Its index keys reuse the
@@ -17,6 +17,9 @@ itself is enforced in code at every read (410).
 
 The per-day quota is the `messages` counter on `QUOTA#<org>` / `D#<day>` (beside the uploads'),
 charged in the same transaction that writes the message, so parallel sends cannot overshoot it.
+The same transaction writes the message's `message.received` event to the outbox
+(`MSG#<id>` / `OUTBOX#message.received`): a message is never stored without the event that
+emails its recipient, and the event goes out once SNS takes it (at send time or by the sweep).
 
 Encryption: the table is encrypted at rest under the KMS key already; a body is encrypted once
 more, by KMS itself (Encrypt/Decrypt, the key never leaves KMS), so that reading the table (a
@@ -32,13 +35,13 @@ it never leaves the service except to the two organisations (no email, log or me
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from s2s.adapters import dynamo
-from s2s.adapters.aws import kms, sns
+from s2s.adapters.aws import kms
+from s2s.adapters.events import outbox_put
 from s2s.domain import clock
 from s2s.domain.messages import Message, Side
 from s2s.runtime.settings import get_settings
@@ -200,13 +203,17 @@ def quota_charge(org: str, at: datetime, max_count: int) -> TransactWriteItemTyp
     )
 
 
-def create(m: Message, parts: list[bytes], at: datetime, max_per_day: int) -> None:
-    """Write the message and charge the quota in one transaction; QuotaUsedUp when it is spent."""
+def create(m: Message, parts: list[bytes], at: datetime, max_per_day: int, event: dict[str, Any]) -> None:
+    """Write the message, charge the quota and put its `message.received` event in the outbox, in
+    one transaction; QuotaUsedUp when the quota is spent (and then nothing is written)."""
+    if event.get("message_id") != m.message_id:
+        raise ValueError("the event is not this message's")
     try:
         dynamo.transact(
             [
                 dynamo.put_op(_item(m, parts), condition="attribute_not_exists(PK)"),
                 quota_charge(m.sender, at, max_per_day),
+                outbox_put(event),
             ]
         )
     except dynamo.TransactionCancelled as exc:
@@ -315,20 +322,3 @@ def for_transfer(transfer_id: str, now: str) -> list[Message]:
         message_from(item)
         for item in _live(TRANSFER, transfer_id, newest_first=False, now=now, start=None, page_size=100)
     ]
-
-
-# ---------------------------------------------------------------------------- the event
-
-
-def publish_received(event: dict[str, Any]) -> None:
-    """`message.received` on the TransferEvents topic, for notify. It carries who wrote to whom and
-    the message's id: never the subject or the body."""
-    recipients = event.get("recipients") or []
-    sns().publish(
-        TopicArn=get_settings().topic_arn,
-        Message=json.dumps(event, sort_keys=True),
-        MessageAttributes={
-            "type": {"DataType": "String", "StringValue": event["type"]},
-            "recipient": {"DataType": "String", "StringValue": ",".join(recipients) or "none"},
-        },
-    )

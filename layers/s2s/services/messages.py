@@ -15,6 +15,7 @@ from typing import Any
 
 from s2s.adapters import cursors, organisations, transfers
 from s2s.adapters import messages as repo
+from s2s.contracts.events import MessageEvent
 from s2s.domain import clock
 from s2s.domain.errors import Forbidden, Gone, InvalidRequest, NotFound, Throttled, TooLarge
 from s2s.domain.messages import (
@@ -35,6 +36,7 @@ from s2s.domain.principal import Principal
 from s2s.domain.transfers import can_see
 from s2s.runtime.log import Metric, count, logger
 from s2s.runtime.settings import get_settings
+from s2s.services import outbox as events
 from s2s.services.quotas import seconds_until_tomorrow
 
 
@@ -171,8 +173,9 @@ def send(
         transfer_id=transfer_id,
     )
     parts = repo.encrypt_body(m, body)
+    event = received_event(m)
     try:
-        repo.create(m, parts, now, settings.daily_message_count)
+        repo.create(m, parts, now, settings.daily_message_count, event)
     except repo.QuotaUsedUp:
         raise Throttled(
             f"Your organisation has sent {settings.daily_message_count} messages today, the most it may send in "
@@ -186,12 +189,14 @@ def send(
         "message sent",
         extra={**principal.log_fields(), "message_id": message_id, "thread_id": m.thread_id, "to": to},
     )
-    _announce(m)
+    # Stored with its event in the outbox: if SNS fails now, the sweep publishes it (at least once).
+    events.try_publish(event)
     return {**summary(principal, m, _names([m])), "body": body}  # the text we have: no Decrypt
 
 
-def _announce(m: Message) -> None:
-    """Tell notify; the message is stored already, so a failure here costs the email, not the message."""
+def received_event(m: Message) -> dict[str, Any]:
+    """The `message.received` event for notify: who wrote to whom and the message's id, never its
+    subject or body (the topic, its queues and their DLQs never hold them)."""
     event = {
         "event_id": f"{m.message_id}:{MESSAGE_RECEIVED}",
         "type": MESSAGE_RECEIVED,
@@ -201,10 +206,8 @@ def _announce(m: Message) -> None:
         "source_name": m.sender_name,
         "occurred_at": m.created_at,
     }
-    try:
-        repo.publish_received(event)
-    except Exception:
-        logger.warning("message event not published", exc_info=True, extra={"message_id": m.message_id})
+    MessageEvent.model_validate(event)  # what notify will read
+    return event
 
 
 # ---------------------------------------------------------------------------- read

@@ -1,4 +1,5 @@
-"""TransferEvents: what changed, for the notify function and anyone else who subscribes (docs/SERVICE.md §6).
+"""Events: what changed, for the notify function and anyone else who subscribes (docs/SERVICE.md
+§6): a transfer's TransferEvents and a secure message's `message.received` (§11).
 
 An event is written to the outbox in the same transaction as the change it reports, then
 published; only a successful publish deletes it. If SNS fails, the event stays in the outbox and is
@@ -49,18 +50,25 @@ def build_event(event_type: EventType, t: Transfer, occurred_at: str, **extra: A
     return TransferEvent.model_validate(event).to_message()
 
 
+def _log_fields(event: dict[str, Any]) -> dict[str, Any]:
+    """The event's type and the id of what it is about (a transfer's or a message's), for logs."""
+    about = {name: event[name] for name in ("transfer_id", "message_id") if event.get(name)}
+    return {"event_type": event["type"], **about}
+
+
 def publish(event: dict[str, Any]) -> bool:
     """Publish one event, then remove it from the outbox. Raises if SNS fails (it stays queued).
     Returns False without publishing when a parallel run holds it or already published it."""
-    if not outbox.lease(event["transfer_id"], event["type"]):
+    subject = outbox.subject_of(event)
+    if not outbox.lease(subject, event["type"]):
         return False
     try:
         outbox.publish(event)
     except Exception:
-        outbox.release(event["transfer_id"], event["type"])
+        outbox.release(subject, event["type"])
         raise
-    outbox.delete(event["transfer_id"], event["type"])
-    logger.info("event published", extra={"event_type": event["type"], "transfer_id": event["transfer_id"]})
+    outbox.delete(subject, event["type"])
+    logger.info("event published", extra=_log_fields(event))
     return True
 
 
@@ -73,6 +81,6 @@ def try_publish(event: dict[str, Any]) -> bool:
     """Publish now if we can; on failure leave it for the sweep (the change is already committed)."""
     try:
         return publish(event)
-    except Exception:
-        logger.warning("event left in outbox", extra={"event_type": event["type"], "transfer_id": event["transfer_id"]})
+    except Exception as exc:
+        logger.warning("event left in outbox", extra={**_log_fields(event), "error": type(exc).__name__})
         return False

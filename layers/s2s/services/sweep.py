@@ -1,6 +1,8 @@
-"""The expiry sweep (docs/SERVICE.md §4, §6), hourly: mark what has expired (deleting its objects),
-remind recipients of files expiring soon that were never downloaded, and publish events an
-earlier run could not. Its work list is the transfers due each day (never a Scan)."""
+"""The expiry sweep (docs/SERVICE.md §4, §6, §11), hourly: mark what has expired (deleting its
+objects), remind recipients of files expiring soon that were never downloaded, and publish the
+events still in the outbox that an earlier run could not: transfers' and secure messages'
+(`message.received`, which it publishes as stored: it never reads a message, let alone its body).
+Its work lists are the transfers due each day and the outbox index (never a Scan)."""
 
 from __future__ import annotations
 
