@@ -21,9 +21,10 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-from bench.bench_coldstart import Probe, calibrate, medians, moto_server, probes
+from bench.bench_coldstart import calibrate, medians, moto_server, probes
 from bench.common import ROOT, Row, format_seconds
 
 SIZE_TARGET = 20 * 1000 * 1000  # bytes: "20 MB" as AWS counts
@@ -182,9 +183,7 @@ def pyc_rows(layer: Path, folder: Path) -> list[Row]:
             relative = probe.code_dir.relative_to(ROOT)
             results = {}
             for label, root in copies.items():
-                moved = Probe(
-                    probe.function, probe.module, root / relative, probe.event, probe.accept, probe.candidates
-                )
+                moved = replace(probe, code_dir=root / relative)
                 run_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
                 moved = calibrate(moved, run_env, folder, layer_dir=root / "layer")
                 results[label] = medians([moved], run_env, folder, repeat=PYC_REPEAT, layer_dir=root / "layer")[

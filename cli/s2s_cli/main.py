@@ -283,6 +283,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the stack's data folder (default: S2S_DATA_DIR, else the running `s2s local serve`'s, else ./.s2s-local)",
     )
     dimport.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the import")
+    dimport.add_argument(
+        "--accept-smaller",
+        action="store_true",
+        help="load the file even when it has far fewer establishments than the current directory "
+        "(puts directory/ACCEPT-SMALLER, as an operator does in a deployed stack's bucket)",
+    )
     for leaf in (dsearch, dshow, dimport):
         _json_flag(leaf)
     for leaf in (dsearch, dshow):
@@ -898,7 +904,13 @@ def _directory(args: argparse.Namespace) -> int:
         from s2s_cli.local import state
         from s2s_cli.local.directory import import_into_stack
 
-        report = import_into_stack(args.file, args.links, state.find_data_dir(args.data_dir), timeout=args.timeout)
+        report = import_into_stack(
+            args.file,
+            args.links,
+            state.find_data_dir(args.data_dir),
+            timeout=args.timeout,
+            accept_smaller=args.accept_smaller,
+        )
         if args.json:
             _print_json(report)
         else:

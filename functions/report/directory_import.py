@@ -24,7 +24,14 @@ def handle_record(record: SQSRecord) -> None:
         if result is not None:
             logger.info(
                 "directory import",
-                extra={"outcome": result.outcome, "version": result.version, "refused": result.report.get("refused")},
+                extra={
+                    "outcome": result.outcome,
+                    "version": result.version,
+                    "refused": result.report.get("refused"),
+                    "code": result.report.get("code"),
+                    "establishments": result.report.get("establishments"),
+                    "current_establishments": result.report.get("current_establishments"),
+                },
             )
 
 

@@ -4,6 +4,7 @@ Lost Pupils claims, idempotent re-imports, and searches during a re-import."""
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -253,7 +254,7 @@ def test_long_answers_are_paginated_with_signed_cursors(aws):
 def test_a_cursor_from_before_a_reload_asks_for_a_new_search(aws):
     import_sample(aws)
     first = search(q="school", limit=5)
-    import_files(aws, *generated(120, 7))
+    import_files(aws, *generated(320, 7))
 
     again = search(q="school", limit=5, cursor=first.body["next_cursor"])
 
@@ -385,7 +386,7 @@ def test_a_lost_pupil_claim_for_a_closed_school_is_refused_and_an_unknown_one_wa
 def test_a_search_during_a_reimport_sees_the_old_load_until_the_pointer_moves(aws):
     import_sample(aws)
     old = pointer_version()
-    new_files = generated(150, 9)
+    new_files = generated(310, 9)
     during: list[tuple[str, list[str], int]] = []
 
     def look(version: str) -> None:
@@ -406,13 +407,13 @@ def test_a_search_during_a_reimport_sees_the_old_load_until_the_pointer_moves(aw
     assert during == []  # (the hook only runs on an import that writes)
     current = result.version
 
-    third = generated(140, 11)
+    third = generated(300, 11)
     directory.import_directory(lambda: [third[0]], lambda: [third[1]], before_switch=look)
     after = search(q="hillside primary", la="823")
 
-    assert during == [(result.version, during[0][1], 150)]
+    assert during == [(result.version, during[0][1], 310)]
     assert after.body["directory"]["version"] not in (old, result.version)
-    assert after.body["directory"]["establishments"] == 140
+    assert after.body["directory"]["establishments"] == 300
     # The load just replaced is kept for readers in flight; the one before it is gone.
     versions = {k.split("/")[1] for k in directory_objects(aws)}
     assert versions == {result.version, after.body["directory"]["version"]}
@@ -422,9 +423,9 @@ def test_a_search_during_a_reimport_sees_the_old_load_until_the_pointer_moves(aw
 def test_each_import_through_the_bucket_deletes_the_load_before_the_one_it_replaces(aws):
     import_sample(aws)
     first = pointer_version()
-    import_files(aws, *generated(80, 12))
+    import_files(aws, *generated(310, 12))
     second = pointer_version()
-    import_files(aws, *generated(90, 13))
+    import_files(aws, *generated(320, 13))
     third = pointer_version()
 
     assert len({first, second, third}) == 3
@@ -435,7 +436,7 @@ def test_each_import_through_the_bucket_deletes_the_load_before_the_one_it_repla
 def test_concurrent_searches_see_one_whole_load_or_the_other(aws):
     import_sample(aws)
     old_answer = search(q="school", la="823", limit=100).body
-    files = generated(260, 3)
+    files = generated(320, 3)
     seen: list[tuple[str, tuple[str, ...], int]] = []
     stop = threading.Event()
 
@@ -560,3 +561,195 @@ def test_messages_name_both_organisations_from_the_directory(aws):
     assert sent.body["recipient_name"] == "Hillside Primary Academy"
     (item,) = inbox.body["messages"]
     assert item["sender_name"] == "St Mary's C of E Primary School"
+
+
+# ---------------------------------------------------------------- a much smaller load
+
+
+def sources(aws) -> list[str]:
+    s3 = boto3.client("s3")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=aws.bucket, Prefix="directory/")
+    return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+
+def put_marker(aws) -> None:
+    boto3.client("s3").put_object(Bucket=aws.bucket, Key="directory/ACCEPT-SMALLER", Body=b"")
+
+
+def deliver(aws) -> None:
+    """The queued S3 events, to the import handler."""
+    assert drain(aws.queue_urls["DirectoryQueue"], import_handler()) == []
+
+
+def new_versions(aws, *known: str | None) -> set[str]:
+    return {k.split("/")[1] for k in directory_objects(aws)} - set(known)
+
+
+def test_a_much_smaller_load_is_refused_whole_and_the_current_load_keeps_answering(aws):
+    import_sample(aws)  # 300 establishments
+    before, objects = pointer_version(), directory_objects(aws)
+
+    import_files(aws, *generated(100, 7), name="edubasealldata20261203.csv")  # a cut-short export
+
+    assert pointer_version() == before
+    (refused,) = new_versions(aws, before)
+    # Only its report is kept: none of the refused load's objects.
+    assert directory_objects(aws) == sorted([*objects, f"directory-index/{refused}/report.json"])
+    found = report(refused)
+    assert (found["ok"], found["code"]) == (False, "load_much_smaller")
+    assert (found["establishments"], found["current_establishments"], found["min_ratio"]) == (100, 300, 0.9)
+    assert "100 establishments" in found["error"] and "90% of the 300" in found["error"]
+    assert "directory/ACCEPT-SMALLER" in found["error"] and "--accept-smaller" in found["error"]
+    answer = search(la="823", limit=100).body
+    assert answer["directory"] == {
+        "version": before,
+        "imported_at": answer["directory"]["imported_at"],
+        "establishments": 300,
+    }
+    assert show(CLOSED).body["directory"]["version"] == before
+
+
+def test_the_threshold_is_a_fraction_of_the_current_load_and_a_setting(aws, monkeypatch):
+    from s2s.runtime.settings import get_settings
+
+    import_sample(aws)
+    first = pointer_version()
+
+    below = directory.import_directory(lambda: [generated(269, 21)[0]])  # 269 < 90% of 300
+    at = directory.import_directory(lambda: [generated(270, 22)[0]])  # exactly 90%: loaded
+
+    assert (below.outcome, below.report["code"], pointer_version() != first) == ("refused", "load_much_smaller", True)
+    assert at.outcome == "imported" and pointer_version() == at.version
+    monkeypatch.setenv("DIRECTORY_MIN_RATIO", "0.5")
+    get_settings.cache_clear()
+    try:
+        half = directory.import_directory(lambda: [generated(140, 23)[0]])  # 140 of 270 is more than half
+        too_few = directory.import_directory(lambda: [generated(60, 24)[0]])
+    finally:
+        monkeypatch.delenv("DIRECTORY_MIN_RATIO")
+        get_settings.cache_clear()
+    assert half.outcome == "imported" and half.report["establishments"] == 140
+    assert too_few.outcome == "refused" and "50% of the 140" in too_few.report["error"]
+    assert pointer_version() == half.version
+
+
+def test_a_first_load_is_never_refused_for_its_size(aws, monkeypatch):
+    from s2s.runtime.settings import get_settings
+
+    monkeypatch.setenv("DIRECTORY_MIN_RATIO", "1")
+    get_settings.cache_clear()
+    try:
+        import_files(aws, *generated(20, 25))
+    finally:
+        monkeypatch.delenv("DIRECTORY_MIN_RATIO")
+        get_settings.cache_clear()
+
+    assert search(la="823", limit=100).body["directory"]["establishments"] == 20
+
+
+def test_a_refused_import_deletes_what_an_interrupted_attempt_at_the_same_load_wrote(aws):
+    import_sample(aws)
+    before = pointer_version()
+    files = generated(100, 7)
+
+    class Interrupted(Exception):
+        pass
+
+    def crash(version: str) -> None:
+        raise Interrupted(version)  # as a function timing out after writing the load, before the pointer
+
+    with pytest.raises(Interrupted):
+        directory.import_directory(lambda: [files[0]], lambda: [files[1]], accept_smaller=True, before_switch=crash)
+    (orphan,) = new_versions(aws, before)
+    assert len([k for k in directory_objects(aws) if orphan in k]) > 3  # shards, search, manifest, report
+
+    import_files(aws, *files, name="edubasealldata20261203.csv")
+
+    assert pointer_version() == before
+    assert [k for k in directory_objects(aws) if orphan in k] == [f"directory-index/{orphan}/report.json"]
+    assert report(orphan)["code"] == "load_much_smaller"
+
+
+def test_an_operator_accepts_a_refused_smaller_load_with_the_marker_which_is_used_up(aws):
+    import_sample(aws)
+    before = pointer_version()
+    import_files(aws, *generated(100, 7), name="edubasealldata20261203.csv")
+    assert pointer_version() == before
+
+    put_marker(aws)  # its arrival runs the newest file's import again, accepting it
+    deliver(aws)
+
+    now = pointer_version()
+    assert now != before
+    accepted = report(now or "")
+    assert (accepted["ok"], accepted["establishments"], accepted["accepted_smaller"]) == (True, 100, True)
+    assert search(la="823", limit=100).body["directory"]["establishments"] == 100
+    assert "directory/ACCEPT-SMALLER" not in sources(aws)
+    # It does not carry over: the next much smaller file is refused again.
+    import_files(aws, *generated(30, 8), name="edubasealldata20261204.csv")
+    assert pointer_version() == now
+    assert report(next(iter(new_versions(aws, before, now))))["code"] == "load_much_smaller"
+
+
+def test_a_marker_put_before_the_file_lets_that_file_through_and_no_later_one(aws):
+    import_sample(aws)
+    before = pointer_version()
+
+    put_marker(aws)
+    deliver(aws)  # the newest file is the current load's: nothing changes, and the consent waits
+    assert pointer_version() == before and "directory/ACCEPT-SMALLER" in sources(aws)
+    import_files(aws, *generated(100, 7), name="edubasealldata20261203.csv")
+
+    smaller = pointer_version()
+    assert smaller != before and report(smaller or "")["accepted_smaller"] is True
+    assert "directory/ACCEPT-SMALLER" not in sources(aws)
+    import_files(aws, *generated(30, 8), name="edubasealldata20261204.csv")
+    assert pointer_version() == smaller
+
+
+def test_the_marker_is_used_up_by_the_next_change_even_when_that_load_is_not_smaller(aws):
+    import_sample(aws)
+    put_marker(aws)
+    deliver(aws)
+
+    import_files(aws, *generated(320, 7), name="edubasealldata20261203.csv")
+    bigger = pointer_version()
+    import_files(aws, *generated(100, 8), name="edubasealldata20261204.csv")
+
+    assert report(bigger or "")["accepted_smaller"] is False
+    assert "directory/ACCEPT-SMALLER" not in sources(aws)
+    assert pointer_version() == bigger
+
+
+def test_a_marker_with_no_file_yet_waits(aws):
+    put_marker(aws)
+    deliver(aws)
+
+    assert pointer_version() is None and "directory/ACCEPT-SMALLER" in sources(aws)
+
+
+def test_a_refused_load_is_logged_and_counted_with_its_counts_only(aws, capsys, caplog):
+    from functional.test_metrics import emitted
+
+    import_sample(aws)
+    capsys.readouterr()
+    caplog.clear()
+
+    import_files(aws, generated(100, 7)[0], name="edubasealldata20261203.csv")  # one file, one event
+
+    refused = [
+        (dims, value) for name, dims, value in emitted(capsys.readouterr().out) if name == "DirectoryLoadRefused"
+    ]
+    assert refused == [({"service": "s2s", "reason": "load_much_smaller"}, 1)]
+    lines = {r.getMessage(): vars(r) for r in caplog.records if r.name == "s2s"}
+    warning, outcome = lines["directory load refused"], lines["directory import"]
+    assert (warning["levelname"], warning["code"], warning["establishments"], warning["current_establishments"]) == (
+        "WARNING",
+        "load_much_smaller",
+        100,
+        300,
+    )
+    assert (outcome["outcome"], outcome["code"], outcome["establishments"]) == ("refused", "load_much_smaller", 100)
+    everything = json.dumps([warning, outcome], default=str)
+    for school in ("Hillside", "Larchwood", "St Mary", "MK45", CLOSED):
+        assert school not in everything, school

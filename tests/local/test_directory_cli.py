@@ -75,6 +75,11 @@ def test_import_loads_new_files_reports_refused_rows_and_the_sample_comes_back(
 
     code, out, err = cli("directory", "import", str(edubase), "--links", str(links_file), "--data-dir",
                          str(stack.data_dir), who=None)  # fmt: skip
+    assert code == 1  # 60 establishments where the sample has 300: refused unless accepted
+    assert "fewer than 90% of the 300" in out and "--accept-smaller" in out
+    assert json.loads(cli("directory", "search", "--la", "823", "--json")[1])["directory"]["establishments"] == 300
+    code, out, err = cli("directory", "import", str(edubase), "--links", str(links_file), "--data-dir",
+                         str(stack.data_dir), "--accept-smaller", who=None)  # fmt: skip
     assert code == 0, err
     assert "Imported 60 establishments" in out and "1 rows refused" in out
     assert f"line {len(rows) + 2}: unknown_la" in out

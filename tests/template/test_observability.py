@@ -139,12 +139,27 @@ def test_a_spike_of_not_zip_rejections_is_alarmed_on_the_metric_the_landing_chec
     assert alarm["Threshold"] == {"Ref": "NotZipAlarmThreshold"}
 
 
+def test_the_directory_import_gets_the_deployers_minimum_ratio_defaulting_to_the_codes() -> None:
+    variables = FUNCTIONS["DirectoryImportFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["DIRECTORY_MIN_RATIO"] == {"Ref": "DirectoryMinRatio"}
+    parameter = T["Parameters"]["DirectoryMinRatio"]
+    assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (0.9, 0, 1)
+    assert Settings.model_fields["directory_min_ratio"].default == parameter["Default"]
+
+
+def test_a_refused_directory_load_is_alarmed_on_the_metric_the_import_writes() -> None:
+    alarm = ALARMS["DirectoryLoadRefusedAlarm"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (NAMESPACE, Metric.DIRECTORY_LOAD_REFUSED)
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {"service": "s2s", "reason": "load_much_smaller"}
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
 def test_the_dashboard_shows_every_metric_the_code_writes_and_every_alarm() -> None:
     body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
     widgets = json.loads(re.sub(r"\$\{[^}]+\}", "X", body))["widgets"]
     text = json.dumps(widgets)
     names = [value for key, value in vars(Metric).items() if key.isupper()]
-    assert len(names) == 11
+    assert len(names) == 12
     for name in names:
         assert f'"{name}' in text or f'\\"{name}\\"' in text, name
     for alarm in ALARMS:

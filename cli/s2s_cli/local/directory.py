@@ -56,11 +56,16 @@ def _aws(data_dir: Path) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+ACCEPT_SMALLER_KEY = "directory/ACCEPT-SMALLER"
+
+
 def import_into_stack(
-    establishments: Path, links: Path | None, data_dir: Path, *, timeout: float = 120.0
+    establishments: Path, links: Path | None, data_dir: Path, *, timeout: float = 120.0, accept_smaller: bool = False
 ) -> dict[str, Any]:
     """Upload the files to the stack's bucket under directory/ and wait for the import's report;
-    then for the new load to answer searches. Returns the report."""
+    then for the new load to answer searches. Returns the report. With `accept_smaller`, the
+    operator's consent to a much smaller load goes in after the files (its own notification runs
+    the import again and lets it through), and is taken back if the import did not need it."""
     import boto3
     from s2s.domain.directory import version_of
 
@@ -81,6 +86,8 @@ def import_into_stack(
     if links is not None:  # first, so that the establishments file's import finds it (GIAS's own pairing)
         s3.upload_file(str(links), aws["bucket"], f"directory/links_{establishments.name}")
     s3.upload_file(str(establishments), aws["bucket"], f"directory/{establishments.name}")
+    if accept_smaller:
+        s3.put_object(Bucket=aws["bucket"], Key=ACCEPT_SMALLER_KEY, Body=b"")
     deadline = time.monotonic() + timeout
     report = None
     while time.monotonic() < deadline:
@@ -89,13 +96,16 @@ def import_into_stack(
             report = json.loads(body)
         except s3.exceptions.NoSuchKey:
             report = None
-        if report is not None and not report.get("ok", False):
+        waits_for_consent = accept_smaller and report is not None and report.get("code") == "load_much_smaller"
+        if report is not None and not report.get("ok", False) and not waits_for_consent:
             return {**report, "version": version}
-        if report is not None:
+        if report is not None and report.get("ok", False):
             item = dynamodb.get_item(
                 TableName=aws["table"], Key={"PK": {"S": "DIRECTORY"}, "SK": {"S": "CURRENT"}}, ConsistentRead=True
             ).get("Item")
             if item and item["version"]["S"] == version and _answers(aws, data_dir, version):
+                if accept_smaller:  # not needed after all: it must not let a later file through
+                    s3.delete_object(Bucket=aws["bucket"], Key=ACCEPT_SMALLER_KEY)
                 return {**report, "version": version}
         time.sleep(0.2)
     raise ClientError(f"the local stack did not finish importing {establishments.name} within {timeout:.0f} s")

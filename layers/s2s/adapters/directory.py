@@ -4,6 +4,8 @@ files bucket and one pointer item in the table that names the current load.
 - `directory/<name>.csv`: what an operator uploads, the GIAS establishments file
   (`edubasealldataYYYYMMDD.csv`) and its links file (`links_<name>.csv`, as GIAS names it); an
   object put here triggers the import of the pair.
+- `directory/ACCEPT-SMALLER`: an operator's consent to the next import that changes the directory
+  being much smaller than the current load; that import deletes it.
 - `directory-index/<version>/search.json.gz`: every establishment and the word index built at import.
 - `directory-index/<version>/la/<LA>.json`: one LA's establishments, for point lookups (a file's
   destination, names in lists and emails) without loading the whole directory.
@@ -32,6 +34,7 @@ from s2s.domain.directory import Load
 from s2s.runtime.settings import get_settings
 
 SOURCE_PREFIX = "directory/"
+ACCEPT_SMALLER_KEY = f"{SOURCE_PREFIX}ACCEPT-SMALLER"
 INDEX_PREFIX = "directory-index/"
 POINTER_KEY = ("DIRECTORY", "CURRENT")
 POINTER_SECONDS = 1.0
@@ -64,13 +67,14 @@ def load_key(version: str, name: str) -> str:
 
 
 def list_sources() -> list[tuple[str, str]]:
-    """(key, last modified) of every file under `directory/`, newest first."""
+    """(key, last modified) of every file under `directory/`, newest first (S3 keeps whole seconds:
+    of files put in one second, the last name first, as GIAS names carry the day)."""
     found: list[tuple[str, str]] = []
     paginator = s3().get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=_bucket(), Prefix=SOURCE_PREFIX):
         for item in page.get("Contents", []):
             found.append((item["Key"], item["LastModified"].isoformat()))
-    return sorted(found, key=lambda kv: kv[1], reverse=True)
+    return sorted(found, key=lambda kv: (kv[1], kv[0]), reverse=True)
 
 
 def source_chunks(object_key: str) -> Iterator[bytes]:
@@ -84,6 +88,11 @@ def source_chunks(object_key: str) -> Iterator[bytes]:
 
 def put_source(object_key: str, data: bytes) -> None:
     s3().put_object(Bucket=_bucket(), Key=object_key, Body=data, ContentType="text/csv")
+
+
+def consume_accept_smaller() -> None:
+    """Delete the operator's consent to a much smaller load (it is good for one import)."""
+    s3().delete_object(Bucket=_bucket(), Key=ACCEPT_SMALLER_KEY)
 
 
 # ---------------------------------------------------------------------------- writing a load
@@ -127,11 +136,12 @@ def read_report(version: str) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
-def drop_load(version: str) -> int:
-    """Delete an old load's objects; returns how many."""
+def drop_load(version: str, *, keep_report: bool = False) -> int:
+    """Delete an old load's objects (all but its report with `keep_report`); returns how many."""
     manifest = _get_json(load_key(version, "manifest.json")) or {}
     keys = [load_key(version, f"la/{la}.json") for la in manifest.get("las", [])]
-    keys += [load_key(version, name) for name in ("search.json.gz", "report.json", "manifest.json")]
+    names = ("search.json.gz", "manifest.json") if keep_report else ("search.json.gz", "report.json", "manifest.json")
+    keys += [load_key(version, name) for name in names]
     for start in range(0, len(keys), 1000):
         s3().delete_objects(
             Bucket=_bucket(), Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True}

@@ -59,6 +59,7 @@ class Metric:
     SWEEP_EXPIRED = "SweepExpired"
     ULN_BATCHES = "UlnBatches"  # dimensions `outcome` (complete, rejected, failed) and `reason`
     MESSAGES_SENT = "MessagesSent"
+    DIRECTORY_LOAD_REFUSED = "DirectoryLoadRefused"  # dimension `reason` (load_much_smaller, unreadable_file, ...)
 
 
 def count(name: str, value: int = 1) -> None:

@@ -68,6 +68,9 @@ class Settings(BaseModel):
     # CURSOR_SECRET_ARN (AWS, the local stack and the tests), else one made per process.
     cursor_key: Annotated[str, Field(validation_alias="CURSOR_KEY")] = ""
     cursor_secret_arn: Annotated[str, Field(validation_alias="CURSOR_SECRET_ARN")] = ""
+    # The establishment directory (docs/SERVICE.md §12): an import with fewer establishments than
+    # this fraction of the current load's is refused unless an operator accepts it (directory/ACCEPT-SMALLER).
+    directory_min_ratio: Annotated[float, Field(ge=0, le=1, validation_alias="DIRECTORY_MIN_RATIO")] = 0.9
 
     @field_validator("portal_url")
     @classmethod

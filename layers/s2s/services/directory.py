@@ -3,8 +3,9 @@ the routing check every upload and Lost Pupils claim makes against the directory
 
 An import streams the files (hashing them as it reads: the same files give the same version, so a
 repeated import changes nothing), writes the new load's objects, then moves the one pointer item:
-searches see the old load or the new one, never a mix. With no directory loaded, uploads and
-claims go on as before."""
+searches see the old load or the new one, never a mix. A load much smaller than the current one (a
+cut-short export) is refused unless an operator has accepted it. With no directory loaded, uploads
+and claims go on as before."""
 
 from __future__ import annotations
 
@@ -34,9 +35,10 @@ from s2s.domain.directory import (
 from s2s.domain.errors import ClosedDestination, InvalidRequest, NotFound
 from s2s.domain.naming import ParsedName
 from s2s.domain.principal import Principal
-from s2s.runtime.log import logger
+from s2s.runtime.log import Metric, count_by, logger
 
 UNKNOWN_DESTINATION: DestinationWarning = "unknown_destination"
+LOAD_MUCH_SMALLER = "load_much_smaller"
 Chunks = Callable[[], Iterable[bytes]]
 
 
@@ -69,16 +71,38 @@ class _Hashing:
         return self.digest.hexdigest()
 
 
+def _refused(version: str, reason: str, report: dict[str, Any], **counts: int | float) -> ImportResult:
+    """A refused import: counted and logged with its reason and counts (never a row's data)."""
+    count_by(Metric.DIRECTORY_LOAD_REFUSED, reason=reason)
+    logger.warning("directory load refused", extra={"version": version, "code": reason, **counts})
+    return ImportResult(version, "refused", {**report, "ok": False, "code": reason})
+
+
+def _much_smaller(establishments: int, current: int, ratio: float) -> str:
+    return (
+        f"This file has {establishments:,} establishments, fewer than {ratio:.0%} of the {current:,} in the "
+        "current directory, so it was not loaded: the current directory still answers searches and "
+        "upload checks. Check that the export was not cut short and import the whole file. If the "
+        "directory really is that much smaller, put an object named directory/ACCEPT-SMALLER in the "
+        "files bucket (locally: s2s directory import --accept-smaller): it runs this import again and "
+        "accepts the smaller load once."
+    )
+
+
 def import_directory(
     establishments: Chunks,
     links: Chunks | None = None,
     *,
+    accept_smaller: bool = False,
     before_switch: Callable[[str], object] | None = None,
 ) -> ImportResult:
     """Read, check and load the files; make the load current unless it already is. A file that
-    cannot be read at all (no such columns, not CSV) is refused whole and the current load stays.
-    `before_switch` runs after the new load is written and before the pointer moves (the tests
-    search there)."""
+    cannot be read at all (no such columns, not CSV) is refused whole and the current load stays;
+    so is a load with fewer establishments than DIRECTORY_MIN_RATIO of the current one's, unless
+    `accept_smaller`. `before_switch` runs after the new load is written and before the pointer
+    moves (the tests search there)."""
+    from s2s.runtime.settings import get_settings
+
     report = ImportReport()
     hashed = _Hashing(establishments())
     hashed_links = _Hashing(links()) if links is not None else None
@@ -100,17 +124,37 @@ def import_directory(
                     found_links.append(link)
     except DirectoryFileError as exc:
         version = version_of(hashed.hexdigest(), hashed_links.hexdigest() if hashed_links else None)
-        return ImportResult(version, "refused", {**report.to_dict(), "ok": False, "error": str(exc)})
+        return _refused(version, "unreadable_file", {**report.to_dict(), "error": str(exc)}, rows=report.rows)
     version = version_of(hashed.hexdigest(), hashed_links.hexdigest() if hashed_links else None)
     if not rows:
-        result = {**report.to_dict(), "ok": False, "error": "The file has no establishment S2S can use."}
-        return ImportResult(version, "refused", result)
+        result = {**report.to_dict(), "error": "The file has no establishment S2S can use."}
+        return _refused(version, "no_establishments", result, rows=report.rows)
     current = repository.read_pointer(fresh=True)
     if current is not None and current.version == version:
         return ImportResult(version, "unchanged", repository.read_report(version) or report.to_dict())
     load = build_load(version, rows, found_links, report)
+    ratio = get_settings().directory_min_ratio
+    if current is not None and not accept_smaller and len(load.records) < ratio * current.establishments:
+        if version != current.previous:  # (the load just replaced is kept for readers in flight)
+            repository.drop_load(version, keep_report=True)  # what an earlier, interrupted attempt wrote
+        counts = {"establishments": len(load.records), "current_establishments": current.establishments}
+        result = {
+            **report.to_dict(),
+            "version": version,
+            **counts,
+            "min_ratio": ratio,
+            "error": _much_smaller(len(load.records), current.establishments, ratio),
+        }
+        return _refused(version, LOAD_MUCH_SMALLER, result, **counts, min_ratio=ratio)
     imported_at = clock.now_iso()
-    summary = {**report.to_dict(), "ok": True, "version": version, "imported_at": imported_at}
+    summary = {
+        **report.to_dict(),
+        "ok": True,
+        "version": version,
+        "imported_at": imported_at,
+        "establishments": len(load.records),
+        "accepted_smaller": bool(accept_smaller and current and len(load.records) < ratio * current.establishments),
+    }
     repository.write_load(load, summary)
     if before_switch is not None:
         before_switch(version)
@@ -130,7 +174,15 @@ def import_directory(
         repository.drop_load(current.previous)
     logger.info(
         "directory imported",
-        extra={"version": version, "accepted": report.accepted, "refused": report.refused, "links": report.links},
+        extra={
+            "version": version,
+            "accepted": report.accepted,
+            "refused": report.refused,
+            "links": report.links,
+            "establishments": len(load.records),
+            "current_establishments": current.establishments if current else 0,
+            "accepted_smaller": bool(accept_smaller),
+        },
     )
     return ImportResult(version, "imported", summary)
 
@@ -146,30 +198,53 @@ def pair_of(object_key: str) -> tuple[str, str]:
     return f"{folder}/{base}", f"{folder}/{LINKS_PREFIX}{base}"
 
 
+def _newest_establishments_file(sources: list[tuple[str, str]]) -> str | None:
+    for key, _ in sources:  # newest first
+        folder, _, name = key.rpartition("/")
+        csv = folder + "/" == repository.SOURCE_PREFIX and name.lower().endswith(".csv")
+        if csv and not name.lower().startswith(LINKS_PREFIX):
+            return key
+    return None
+
+
 def import_from_bucket(bucket: str, object_key: str) -> ImportResult | None:
     """What an object put under `directory/` triggers: an import of its establishments file with
-    its links file, when both (or the establishments file alone) are there. None when the key is
-    not a CSV directly under `directory/` of our bucket, or the establishments file is not there yet."""
+    its links file, when both (or the establishments file alone) are there. `directory/ACCEPT-SMALLER`
+    (an operator's consent to a much smaller load) triggers the import of the newest establishments
+    file; the first import that changes the directory while it is there uses it up. None when the
+    key is neither, is not in our bucket, or the establishments file is not there yet."""
     from s2s.runtime.settings import get_settings
 
     if bucket != get_settings().bucket_name:
         logger.warning("security event", extra={"security_event": "foreign_bucket", "bucket": bucket[:100]})
         return None
     folder, _, name = object_key.rpartition("/")
-    if folder + "/" != repository.SOURCE_PREFIX or not name.lower().endswith(".csv"):
+    marker = object_key == repository.ACCEPT_SMALLER_KEY
+    if not marker and (folder + "/" != repository.SOURCE_PREFIX or not name.lower().endswith(".csv")):
         logger.warning("directory object ignored", extra={"key": object_key[:300]})
         return None
+    sources = repository.list_sources()
+    present = {key for key, _ in sources}
+    if marker:
+        newest = _newest_establishments_file(sources)
+        if newest is None:
+            logger.info("directory consent to a smaller load waits for a file")
+            return None
+        object_key = newest
     establishments, links = pair_of(object_key)
-    present = {key for key, _ in repository.list_sources()}
     if establishments not in present:
         logger.info("directory links file waits for its establishments file", extra={"key": object_key[:300]})
         return None
+    accept_smaller = repository.ACCEPT_SMALLER_KEY in present
     result = import_directory(
         lambda: repository.source_chunks(establishments),
         (lambda: repository.source_chunks(links)) if links in present else None,
+        accept_smaller=accept_smaller,
     )
     if result.outcome == "refused" and result.version:
         repository.write_report(result.version, result.report)
+    if accept_smaller and result.outcome == "imported":  # good for one change of the directory
+        repository.consume_accept_smaller()
     return result
 
 
