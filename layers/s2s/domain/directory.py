@@ -213,17 +213,25 @@ def _reader(lines: Iterable[str], required: dict[str, str], what: str) -> Any:
     return reader
 
 
-def read_establishments(lines: Iterable[str]) -> Iterator[Establishment | Refusal]:
-    """Each data row of an establishments CSV, checked: an Establishment, or a Refusal naming the
-    row's line number in the file (the header is line 1; a quoted field may span lines)."""
-    reader = _reader(lines, COLUMNS, "establishments")
+def _rows(reader: csv.DictReader[str]) -> Iterator[dict[str, Any] | Refusal]:
+    """Each row of `reader`, or a Refusal (with its line number) for a row that is not valid CSV;
+    reading goes on after it."""
     while True:
         try:
-            row = next(reader)
+            yield next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
             yield Refusal(reader.line_num, "bad_csv", f"the row is not valid CSV ({exc})")
+
+
+def read_establishments(lines: Iterable[str]) -> Iterator[Establishment | Refusal]:
+    """Each data row of an establishments CSV, checked: an Establishment, or a Refusal naming the
+    row's line number in the file (the header is line 1; a quoted field may span lines)."""
+    reader = _reader(lines, COLUMNS, "establishments")
+    for row in _rows(reader):
+        if isinstance(row, Refusal):
+            yield row
             continue
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue  # a blank line
@@ -243,13 +251,9 @@ def read_links(lines: Iterable[str]) -> Iterator[Link | Refusal]:
     """Successor links from a GIAS links CSV: `URN` -> `LinkURN` for a "Successor" type, the
     reverse for a "Predecessor" type; other link types are skipped."""
     reader = _reader(lines, LINK_COLUMNS, "links")
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield Refusal(reader.line_num, "bad_csv", f"the row is not valid CSV ({exc})")
+    for row in _rows(reader):
+        if isinstance(row, Refusal):
+            yield row
             continue
         urn = (row.get("URN") or "").strip()
         other = (row.get("LinkURN") or "").strip()
